@@ -1,0 +1,1143 @@
+import { assert } from "./assert.js";
+import { resolveConfig, type RaftConfig, type RaftConfigInput } from "./config.js";
+import { RaftLog } from "./log.js";
+import {
+  applyConfChange,
+  checkConfChange,
+  decodeConfChange,
+  encodeConfChange,
+  findMember,
+  isVoter,
+  quorumSize,
+  voters,
+} from "./membership.js";
+import { Progress } from "./progress.js";
+import {
+  EntryType,
+  type AppendRequest,
+  type AppendResponse,
+  type ConfChange,
+  type Entry,
+  type HardState,
+  type HeartbeatRequest,
+  type HeartbeatResponse,
+  type Membership,
+  type Message,
+  type NodeId,
+  type ReadIndexRequest,
+  type ReadState,
+  type Ready,
+  type Role,
+  type Snapshot,
+  type SnapshotChunk,
+  type SnapshotResponse,
+  type VoteRequest,
+  type VoteResponse,
+} from "./types.js";
+
+/** What the node had on disk at start-up (nothing at all for a brand-new node). */
+export interface PersistedRaftState {
+  readonly hardState: HardState;
+  readonly snapshot: Snapshot | null;
+  /** Entries after the snapshot (or from index 1), contiguous. */
+  readonly entries: readonly Entry[];
+}
+
+export type ProposeRejection =
+  "notLeader" | "transferring" | "tooManyUncommitted" | "confChangePending" | "invalidConfChange";
+
+export type ProposeResult =
+  | { readonly ok: true; readonly firstIndex: number; readonly term: number }
+  | {
+      readonly ok: false;
+      readonly reason: ProposeRejection;
+      readonly leader: NodeId | null;
+      readonly detail: string;
+    };
+
+export type TransferResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
+
+export interface PeerStatus {
+  readonly id: NodeId;
+  readonly address: string;
+  readonly role: "voter" | "learner";
+  readonly match: number;
+  readonly next: number;
+  readonly state: "probe" | "replicate" | "snapshot";
+  /** Tick of the last response from this peer; -1 if none since this node became leader. */
+  readonly lastContactTick: number;
+  readonly inflight: number;
+}
+
+export interface RaftStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly term: number;
+  readonly vote: NodeId | null;
+  readonly leader: NodeId | null;
+  readonly commit: number;
+  readonly applied: number;
+  readonly lastIndex: number;
+  readonly snapshotIndex: number;
+  /** Logical clock: ticks since this core was created. */
+  readonly tick: number;
+  readonly membership: Membership;
+  readonly leadTransferee: NodeId | null;
+  /** Leader only: one entry per member other than this node. */
+  readonly peers: readonly PeerStatus[];
+}
+
+interface PendingRead {
+  readonly requestId: number;
+  /** Who asked: this node, or a follower that forwarded it. */
+  readonly from: NodeId;
+  readonly index: number;
+  readonly seq: number;
+  readonly acks: Set<NodeId>;
+}
+
+interface IncomingSnapshot {
+  readonly index: number;
+  readonly term: number;
+  readonly totalBytes: number;
+  readonly chunks: Uint8Array[];
+  received: number;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The Raft consensus core, driven from outside (etcd's raft model): tick(),
+ * step(message), propose(), admin calls; then ready() for what to persist,
+ * send and apply, and advance() once done. It performs no I/O, reads no
+ * clock and owns no randomness: the same inputs give the same outputs.
+ */
+export class RaftCore {
+  readonly config: RaftConfig;
+  readonly id: NodeId;
+  private readonly log = new RaftLog();
+  private term = 0;
+  private vote: NodeId | null = null;
+  private leader: NodeId | null = null;
+  private role: Role = "follower";
+  private membership: Membership = { members: [] };
+  private readonly progress = new Map<NodeId, Progress>();
+  private readonly votes = new Map<NodeId, boolean>();
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  private tickCount = 0;
+  private leadTransferee: NodeId | null = null;
+  private transferElapsed = 0;
+  /** Index of the latest conf change in the log; a new one waits until it is applied. */
+  private pendingConfIndex = 0;
+  private uncommittedBytes = 0;
+  private msgs: Message[] = [];
+  private readStates: ReadState[] = [];
+  private pendingReads: PendingRead[] = [];
+  /** Reads that arrived before this leader committed an entry of its own term. */
+  private readsAwaitingCommit: { requestId: number; from: NodeId }[] = [];
+  private readSeq = 0;
+  /** Latest snapshot (local or installed), kept to send to followers. */
+  private snapshot: Snapshot | null = null;
+  private incoming: IncomingSnapshot | null = null;
+  private pendingInstall: Snapshot | null = null;
+  private pendingLocalSnapshot: Snapshot | null = null;
+  private pendingCompactedThrough = 0;
+  private persistedHardState: HardState = { term: 0, vote: null, commit: 0 };
+  private outstanding: Ready | null = null;
+
+  constructor(input: RaftConfigInput, persisted?: PersistedRaftState) {
+    this.config = resolveConfig(input);
+    this.id = this.config.id;
+    const hs = persisted?.hardState ?? { term: 0, vote: null, commit: 0 };
+    const hasState = persisted !== undefined && (persisted.snapshot !== null || persisted.entries.length > 0);
+    if (persisted?.snapshot) {
+      const snap = persisted.snapshot;
+      this.snapshot = snap;
+      this.membership = snap.metadata.membership;
+      this.log.load(snap.metadata.index, snap.metadata.term, persisted.entries);
+    } else if (hasState) {
+      this.log.load(0, 0, persisted!.entries);
+    } else if (this.config.initialMembers.length > 0) {
+      this.bootstrap();
+    }
+    this.term = hs.term;
+    this.vote = hs.vote;
+    if (hs.commit > this.log.committed) {
+      assert(hs.commit <= this.log.lastIndex(), () => `persisted commit ${hs.commit} beyond the log`);
+      this.log.commitTo(hs.commit);
+    }
+    this.persistedHardState = { term: this.term, vote: this.vote, commit: this.log.committed };
+    // Conf changes up to the commit point are re-applied as the entries are
+    // replayed; until then the snapshot's configuration stands.
+    this.becomeFollower(this.term, null);
+  }
+
+  /**
+   * A brand-new cluster starts from an identical snapshot on every bootstrap
+   * member: index 1, term 1, the initial configuration, empty application
+   * state. A node that joins later receives it (or a newer one) through
+   * InstallSnapshot, so it learns the full configuration.
+   */
+  private bootstrap(): void {
+    const ids = new Set<NodeId>();
+    for (const m of this.config.initialMembers) {
+      assert(!ids.has(m.id), () => `duplicate initial member ${m.id}`);
+      ids.add(m.id);
+    }
+    const snap: Snapshot = {
+      metadata: { index: 1, term: 1, membership: { members: [...this.config.initialMembers] } },
+      data: EMPTY,
+    };
+    this.snapshot = snap;
+    this.membership = snap.metadata.membership;
+    this.log.restore(1, 1);
+    this.pendingLocalSnapshot = snap;
+  }
+
+  // -------------------------------------------------------------------------
+  // Inputs
+  // -------------------------------------------------------------------------
+
+  /** Advance logical time by one tick. */
+  tick(): void {
+    this.tickCount++;
+    if (this.role === "leader") this.tickLeader();
+    else this.tickElection();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.campaign(this.config.preVote ? "preVote" : "vote", false);
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTimeoutMinTicks) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum) {
+        if (!this.quorumActive()) {
+          this.becomeFollower(this.term, null);
+          return;
+        }
+        for (const pr of this.progress.values()) if (pr.id !== this.id) pr.recentActive = false;
+      }
+    }
+    if (this.leadTransferee !== null) {
+      this.transferElapsed++;
+      if (this.transferElapsed >= this.config.electionTimeoutMinTicks) this.leadTransferee = null;
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.bcastHeartbeat(this.pendingReads.length > 0 ? this.readSeq : 0);
+      this.retransmitSnapshots();
+    }
+  }
+
+  /** Propose application commands (leader only). All or none are appended. */
+  propose(commands: readonly Uint8Array[]): ProposeResult {
+    assert(commands.length > 0, "propose() needs at least one command");
+    const refusal = this.checkCanPropose(commands.length, sumBytes(commands));
+    if (refusal) return refusal;
+    const first = this.log.lastIndex() + 1;
+    const entries: Entry[] = commands.map((data, i) => ({
+      term: this.term,
+      index: first + i,
+      type: EntryType.Normal,
+      data,
+    }));
+    this.appendAsLeader(entries);
+    return { ok: true, firstIndex: first, term: this.term };
+  }
+
+  /** Propose a membership change (leader only), one at a time. */
+  proposeConfChange(cc: ConfChange): ProposeResult {
+    const data = encodeConfChange(cc);
+    const refusal = this.checkCanPropose(1, data.byteLength);
+    if (refusal) return refusal;
+    if (this.pendingConfIndex > this.log.applied) {
+      return this.reject(
+        "confChangePending",
+        `a membership change at index ${this.pendingConfIndex} is not applied yet`,
+      );
+    }
+    const problem = checkConfChange(this.membership, cc);
+    if (problem !== null) return this.reject("invalidConfChange", problem);
+    const index = this.log.lastIndex() + 1;
+    this.pendingConfIndex = index;
+    this.appendAsLeader([{ term: this.term, index, type: EntryType.ConfChange, data }]);
+    return { ok: true, firstIndex: index, term: this.term };
+  }
+
+  private checkCanPropose(count: number, bytes: number): ProposeResult | null {
+    if (this.role !== "leader") return this.reject("notLeader", "this node is not the leader");
+    if (this.leadTransferee !== null) {
+      return this.reject("transferring", `leadership is being transferred to ${this.leadTransferee}`);
+    }
+    const uncommitted = this.log.lastIndex() - this.log.committed;
+    if (uncommitted + count > this.config.maxUncommittedEntries) {
+      return this.reject("tooManyUncommitted", `${uncommitted} entries are not committed yet`);
+    }
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.config.maxUncommittedBytes) {
+      return this.reject("tooManyUncommitted", `${this.uncommittedBytes} bytes are not committed yet`);
+    }
+    return null;
+  }
+
+  private reject(reason: ProposeRejection, detail: string): ProposeResult {
+    return { ok: false, reason, leader: this.leader, detail };
+  }
+
+  /** Hand leadership to `to` (a caught-up voter); abandoned after an election timeout. */
+  transferLeadership(to: NodeId): TransferResult {
+    if (this.role !== "leader") return { ok: false, reason: "this node is not the leader" };
+    if (to === this.id) return { ok: true };
+    if (!isVoter(this.membership, to)) return { ok: false, reason: `${to} is not a voter` };
+    if (this.leadTransferee === to) return { ok: true };
+    this.leadTransferee = to;
+    this.transferElapsed = 0;
+    this.electionElapsed = 0;
+    const pr = this.progress.get(to)!;
+    if (pr.match === this.log.lastIndex())
+      this.send({ type: "timeoutNow", from: this.id, to, term: this.term });
+    else this.replicateTo(to, true);
+    return { ok: true };
+  }
+
+  /**
+   * Ask for a linearizable read point. The answer arrives as a ReadState in a
+   * later Ready: serve the read once applied >= its index (index -1: failed,
+   * retry, e.g. on the new leader).
+   */
+  readIndex(requestId: number): void {
+    if (this.role === "leader") {
+      this.leaderReadIndex(requestId, this.id);
+    } else if (this.leader !== null && this.leader !== this.id) {
+      const m: ReadIndexRequest = {
+        type: "readIndex",
+        from: this.id,
+        to: this.leader,
+        term: this.term,
+        requestId,
+      };
+      this.send(m);
+    } else {
+      this.readStates.push({ requestId, index: -1 });
+    }
+  }
+
+  /**
+   * The application produced a snapshot of its state as of `index` (which
+   * must be the applied index). The log before it is compacted, keeping
+   * `snapshotTailEntries` for followers slightly behind.
+   */
+  createSnapshot(index: number, data: Uint8Array): void {
+    assert(index === this.log.applied, () => `snapshot at ${index} but applied is ${this.log.applied}`);
+    if (this.snapshot !== null && index <= this.snapshot.metadata.index) return;
+    const term = this.log.term(index);
+    assert(term !== undefined, () => `snapshot index ${index} is not in the log`);
+    const snap: Snapshot = { metadata: { index, term, membership: this.membership }, data };
+    this.snapshot = snap;
+    this.pendingLocalSnapshot = snap;
+    const compactTo = Math.min(index - this.config.snapshotTailEntries, this.log.stableIndex);
+    if (compactTo > this.log.prevIndex) {
+      this.log.compact(compactTo);
+      this.pendingCompactedThrough = Math.max(this.pendingCompactedThrough, compactTo);
+    }
+  }
+
+  /** Entries applied since the last snapshot: the runtime snapshots past its threshold. */
+  entriesSinceSnapshot(): number {
+    return this.log.applied - (this.snapshot?.metadata.index ?? 0);
+  }
+
+  step(m: Message): void {
+    if (m.to !== this.id) return;
+    if (m.term > this.term) {
+      if (m.type === "vote" || m.type === "preVote") {
+        const inLease =
+          this.config.checkQuorum &&
+          this.leader !== null &&
+          this.electionElapsed < this.config.electionTimeoutMinTicks;
+        // A node that hears from a live leader does not help depose it.
+        if (inLease && !m.transfer) return;
+      }
+      if (m.type === "preVote" || (m.type === "preVoteResp" && !m.reject)) {
+        // PreVote never changes terms: that is the whole point of it.
+      } else {
+        const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
+        this.becomeFollower(m.term, fromLeader ? m.from : null);
+      }
+    } else if (m.term < this.term) {
+      if (m.type === "append" || m.type === "heartbeat") {
+        // A stale leader (e.g. back from a partition): tell it our term so it steps down.
+        this.send({
+          type: "appendResp",
+          from: this.id,
+          to: m.from,
+          term: this.term,
+          reject: true,
+          index: 0,
+          rejectHint: 0,
+          hintTerm: 0,
+        });
+      } else if (m.type === "preVote") {
+        this.send({ type: "preVoteResp", from: this.id, to: m.from, term: this.term, reject: true });
+      }
+      return;
+    }
+
+    switch (m.type) {
+      case "vote":
+      case "preVote":
+        this.handleVoteRequest(m);
+        return;
+      case "voteResp":
+      case "preVoteResp":
+        this.handleVoteResponse(m);
+        return;
+      case "append":
+      case "heartbeat":
+      case "snapshot":
+        if (this.role === "leader") return; // same term, two leaders: impossible; ignore
+        if (this.role === "candidate" || this.role === "preCandidate") this.becomeFollower(this.term, m.from);
+        this.leader = m.from;
+        this.electionElapsed = 0;
+        if (m.type === "append") this.handleAppend(m);
+        else if (m.type === "heartbeat") this.handleHeartbeat(m);
+        else this.handleSnapshotChunk(m);
+        return;
+      case "appendResp":
+        if (this.role === "leader") this.handleAppendResponse(m);
+        return;
+      case "heartbeatResp":
+        if (this.role === "leader") this.handleHeartbeatResponse(m);
+        return;
+      case "snapshotResp":
+        if (this.role === "leader") this.handleSnapshotResponse(m);
+        return;
+      case "timeoutNow":
+        if (this.promotable()) this.campaign("vote", true);
+        return;
+      case "readIndex":
+        if (this.role === "leader") this.leaderReadIndex(m.requestId, m.from);
+        else this.send({ ...this.header("readIndexResp", m.from), requestId: m.requestId, index: -1 });
+        return;
+      case "readIndexResp":
+        this.readStates.push({ requestId: m.requestId, index: m.index });
+        return;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Elections
+  // -------------------------------------------------------------------------
+
+  private promotable(): boolean {
+    return isVoter(this.membership, this.id);
+  }
+
+  private resetTimers(): void {
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    const span = this.config.electionTimeoutMaxTicks - this.config.electionTimeoutMinTicks;
+    this.randomizedElectionTimeout =
+      this.config.electionTimeoutMinTicks + Math.floor(this.config.random() * span);
+  }
+
+  private becomeFollower(term: number, leader: NodeId | null): void {
+    const wasLeader = this.role === "leader";
+    if (term !== this.term) {
+      assert(term > this.term, () => `term went back from ${this.term} to ${term}`);
+      this.term = term;
+      this.vote = null;
+    }
+    if (wasLeader) this.failPendingReads();
+    this.leader = leader;
+    this.role = this.promotable() ? "follower" : "learner";
+    this.votes.clear();
+    this.progress.clear();
+    this.leadTransferee = null;
+    this.resetTimers();
+  }
+
+  private campaign(kind: "preVote" | "vote", transfer: boolean): void {
+    let campaignTerm: number;
+    if (kind === "preVote") {
+      this.role = "preCandidate";
+      this.leader = null;
+      campaignTerm = this.term + 1;
+    } else {
+      this.term += 1;
+      this.vote = this.id;
+      this.leader = null;
+      this.role = "candidate";
+      campaignTerm = this.term;
+    }
+    this.votes.clear();
+    this.resetTimers();
+    this.votes.set(this.id, true);
+    if (this.tallyVotes() === "won") {
+      if (kind === "preVote") this.campaign("vote", transfer);
+      else this.becomeLeader();
+      return;
+    }
+    for (const id of voters(this.membership)) {
+      if (id === this.id) continue;
+      const req: VoteRequest = {
+        type: kind,
+        from: this.id,
+        to: id,
+        term: campaignTerm,
+        lastLogIndex: this.log.lastIndex(),
+        lastLogTerm: this.log.lastTerm(),
+        transfer,
+      };
+      this.send(req);
+    }
+  }
+
+  private handleVoteRequest(m: VoteRequest): void {
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === null && this.leader === null) ||
+      (m.type === "preVote" && m.term > this.term);
+    const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
+    if (canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
+      // A granted PreVote answers in the candidate's future term.
+      this.send({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
+      if (m.type === "vote") {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
+    }
+  }
+
+  private handleVoteResponse(m: VoteResponse): void {
+    const expecting =
+      (this.role === "preCandidate" && m.type === "preVoteResp") ||
+      (this.role === "candidate" && m.type === "voteResp");
+    if (!expecting) return;
+    this.votes.set(m.from, !m.reject);
+    const result = this.tallyVotes();
+    if (result === "won") {
+      if (this.role === "preCandidate") this.campaign("vote", false);
+      else this.becomeLeader();
+    } else if (result === "lost") {
+      this.becomeFollower(this.term, null);
+    }
+  }
+
+  private tallyVotes(): "won" | "lost" | "pending" {
+    const vs = voters(this.membership);
+    let granted = 0;
+    let rejected = 0;
+    for (const id of vs) {
+      const v = this.votes.get(id);
+      if (v === true) granted++;
+      else if (v === false) rejected++;
+    }
+    const q = quorumSize(this.membership);
+    if (granted >= q) return "won";
+    if (rejected > vs.length - q) return "lost";
+    return "pending";
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === "candidate", "only a candidate becomes leader");
+    this.role = "leader";
+    this.leader = this.id;
+    this.progress.clear();
+    const last = this.log.lastIndex();
+    for (const member of this.membership.members) {
+      const pr = new Progress(member.id, member.role, last + 1);
+      pr.recentActive = true;
+      this.progress.set(member.id, pr);
+    }
+    const self = this.progress.get(this.id)!;
+    self.match = this.log.stableIndex;
+    self.becomeReplicate();
+    this.pendingConfIndex = last;
+    this.uncommittedBytes = 0;
+    this.readsAwaitingCommit = [];
+    this.pendingReads = [];
+    this.resetTimers();
+    // An empty entry of the new term lets the leader commit (Raft §5.4.2,
+    // Figure 8): only current-term entries are committed by counting replicas.
+    this.appendAsLeader([{ term: this.term, index: last + 1, type: EntryType.Normal, data: EMPTY }]);
+  }
+
+  private quorumActive(): boolean {
+    let active = 0;
+    for (const id of voters(this.membership)) {
+      if (id === this.id || this.progress.get(id)?.recentActive) active++;
+    }
+    return active >= quorumSize(this.membership);
+  }
+
+  // -------------------------------------------------------------------------
+  // Replication (leader)
+  // -------------------------------------------------------------------------
+
+  private appendAsLeader(entries: Entry[]): void {
+    this.log.append(entries);
+    this.uncommittedBytes += sumBytes(entries.map((e) => e.data));
+    // The leader counts itself only once its own write is durable (advance).
+    for (const id of this.progress.keys()) if (id !== this.id) this.replicateTo(id, false);
+  }
+
+  /** Send what the follower needs: appends (pipelined in replicate state), or a snapshot. */
+  private replicateTo(to: NodeId, sendIfEmpty: boolean): void {
+    if (!this.sendAppend(to, sendIfEmpty)) return;
+    const pr = this.progress.get(to);
+    while (pr !== undefined && pr.state === "replicate" && this.sendAppend(to, false)) {
+      // keep pipelining until the in-flight bounds or the end of the log
+    }
+  }
+
+  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const pr = this.progress.get(to);
+    if (pr === undefined) return false;
+    if (pr.isPaused(this.config.maxInflightMsgs, this.config.maxInflightBytes)) return false;
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === undefined) {
+      this.startSnapshot(pr);
+      return false;
+    }
+    const entries =
+      pr.next <= this.log.lastIndex()
+        ? this.log.slice(
+            pr.next,
+            this.log.lastIndex() + 1,
+            pr.state === "probe" ? 1 : this.config.maxEntriesPerMsg,
+            this.config.maxBytesPerMsg,
+          )
+        : [];
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    const m: AppendRequest = {
+      type: "append",
+      from: this.id,
+      to,
+      term: this.term,
+      prevIndex,
+      prevTerm,
+      entries,
+      commit: this.log.committed,
+    };
+    this.send(m);
+    const last = entries.length > 0 ? entries[entries.length - 1]!.index : prevIndex;
+    pr.sentAppend(last, sumBytes(entries.map((e) => e.data)), entries.length);
+    return true;
+  }
+
+  private bcastAppend(): void {
+    for (const id of this.progress.keys()) if (id !== this.id) this.replicateTo(id, true);
+  }
+
+  private bcastHeartbeat(readContext: number): void {
+    for (const pr of this.progress.values()) {
+      if (pr.id === this.id) continue;
+      const m: HeartbeatRequest = {
+        type: "heartbeat",
+        from: this.id,
+        to: pr.id,
+        term: this.term,
+        // Never tell a follower to commit past what it is known to hold.
+        commit: Math.min(pr.match, this.log.committed),
+        readContext,
+      };
+      this.send(m);
+    }
+  }
+
+  private handleAppendResponse(m: AppendResponse): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    this.heardFrom(pr);
+    if (m.reject) {
+      let hint = m.rejectHint;
+      if (m.hintTerm > 0) hint = this.log.findConflictByTerm(m.rejectHint, m.hintTerm);
+      if (pr.maybeDecreaseTo(m.index, hint)) {
+        if (pr.state === "replicate") pr.becomeProbe();
+        this.replicateTo(m.from, true);
+      }
+      return;
+    }
+    const wasPaused = pr.isPaused(this.config.maxInflightMsgs, this.config.maxInflightBytes);
+    if (!pr.maybeUpdate(m.index)) {
+      if (wasPaused && pr.state === "replicate") this.replicateTo(m.from, false);
+      return;
+    }
+    if (pr.state === "probe") pr.becomeReplicate();
+    else if (pr.state === "snapshot" && pr.match >= pr.snapshotIndex) {
+      pr.becomeProbe();
+      pr.becomeReplicate();
+    }
+    if (this.maybeCommit()) this.bcastAppend();
+    else this.replicateTo(m.from, false);
+    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
+      this.send({ type: "timeoutNow", from: this.id, to: m.from, term: this.term });
+    }
+  }
+
+  private handleHeartbeatResponse(m: HeartbeatResponse): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    this.heardFrom(pr);
+    pr.probeSent = false;
+    if (pr.match < this.log.lastIndex()) this.replicateTo(m.from, false);
+    if (m.readContext > 0) this.ackReads(m.from, m.readContext);
+  }
+
+  private heardFrom(pr: Progress): void {
+    pr.recentActive = true;
+    pr.lastContactTick = this.tickCount;
+  }
+
+  /** Commit the highest index replicated on a quorum, if it is from this term. */
+  private maybeCommit(): boolean {
+    const matches: number[] = [];
+    for (const id of voters(this.membership)) matches.push(this.progress.get(id)?.match ?? 0);
+    if (matches.length === 0) return false;
+    matches.sort((a, b) => b - a);
+    const q = matches[quorumSize(this.membership) - 1]!;
+    if (q <= this.log.committed || this.log.term(q) !== this.term) return false;
+    const before = this.log.committed;
+    this.log.commitTo(q);
+    for (let i = before + 1; i <= q; i++) this.uncommittedBytes -= this.log.entry(i)?.data.byteLength ?? 0;
+    if (this.uncommittedBytes < 0) this.uncommittedBytes = 0;
+    if (before < q && this.readsAwaitingCommit.length > 0) {
+      const waiting = this.readsAwaitingCommit;
+      this.readsAwaitingCommit = [];
+      for (const r of waiting) this.leaderReadIndex(r.requestId, r.from);
+    }
+    return true;
+  }
+
+  // -------------------------------------------------------------------------
+  // Follower
+  // -------------------------------------------------------------------------
+
+  private handleAppend(m: AppendRequest): void {
+    const base = this.header("appendResp", m.from);
+    if (m.prevIndex < this.log.committed) {
+      this.send({ ...base, reject: false, index: this.log.committed, rejectHint: 0, hintTerm: 0 });
+      return;
+    }
+    if (this.log.matchTerm(m.prevIndex, m.prevTerm)) {
+      if (m.entries.length > 0) this.log.appendFromLeader(m.entries);
+      const lastNew = m.prevIndex + m.entries.length;
+      this.log.commitTo(Math.min(m.commit, lastNew));
+      this.send({ ...base, reject: false, index: lastNew, rejectHint: 0, hintTerm: 0 });
+      return;
+    }
+    const hint = this.log.findConflictByTerm(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm);
+    this.send({
+      ...base,
+      reject: true,
+      index: m.prevIndex,
+      rejectHint: hint,
+      hintTerm: this.log.term(hint) ?? 0,
+    });
+  }
+
+  private handleHeartbeat(m: HeartbeatRequest): void {
+    this.log.commitTo(m.commit);
+    this.send({ ...this.header("heartbeatResp", m.from), readContext: m.readContext });
+  }
+
+  private handleSnapshotChunk(m: SnapshotChunk): void {
+    const meta = m.metadata;
+    const respond = (offset: number, reject: boolean, done: boolean): void => {
+      const r: SnapshotResponse = {
+        ...this.header("snapshotResp", m.from),
+        snapshotIndex: meta.index,
+        offset,
+        reject,
+        done,
+      };
+      this.send(r);
+    };
+    if (meta.index <= this.log.committed) {
+      // We already have everything it covers.
+      this.incoming = null;
+      respond(m.totalBytes, false, true);
+      return;
+    }
+    let inc = this.incoming;
+    if (inc === null || inc.index !== meta.index || inc.term !== meta.term) {
+      if (m.offset !== 0) {
+        respond(0, true, false);
+        return;
+      }
+      assert(
+        m.totalBytes <= this.config.maxSnapshotBytes,
+        () => `snapshot of ${m.totalBytes} bytes exceeds limit`,
+      );
+      inc = { index: meta.index, term: meta.term, totalBytes: m.totalBytes, chunks: [], received: 0 };
+      this.incoming = inc;
+    }
+    if (m.offset < inc.received) {
+      respond(inc.received, false, false); // duplicate
+      return;
+    }
+    if (m.offset > inc.received) {
+      respond(inc.received, true, false); // gap: a chunk was lost
+      return;
+    }
+    inc.chunks.push(m.data);
+    inc.received += m.data.byteLength;
+    assert(inc.received <= inc.totalBytes, "snapshot chunks exceed the announced size");
+    if (!m.done) {
+      respond(inc.received, false, false);
+      return;
+    }
+    assert(inc.received === inc.totalBytes, "snapshot ended before its announced size");
+    const data = concat(inc.chunks, inc.totalBytes);
+    this.incoming = null;
+    this.installSnapshot({ metadata: meta, data });
+    respond(inc.totalBytes, false, true);
+  }
+
+  private installSnapshot(snap: Snapshot): void {
+    const { index, term } = snap.metadata;
+    if (this.log.matchTerm(index, term)) {
+      // Our log already holds it: just move the commit point.
+      this.log.commitTo(index);
+      return;
+    }
+    this.log.restore(index, term);
+    this.snapshot = snap;
+    this.membership = snap.metadata.membership;
+    this.pendingInstall = snap;
+    if (this.role === "follower" || this.role === "learner")
+      this.role = this.promotable() ? "follower" : "learner";
+  }
+
+  // -------------------------------------------------------------------------
+  // Snapshots to followers (leader)
+  // -------------------------------------------------------------------------
+
+  private startSnapshot(pr: Progress): void {
+    const snap = this.snapshot;
+    assert(snap !== null, "log compacted without a snapshot");
+    pr.becomeSnapshot(snap.metadata.index, this.tickCount);
+    this.sendSnapshotChunks(pr);
+  }
+
+  private sendSnapshotChunks(pr: Progress): void {
+    const snap = this.snapshot!;
+    if (pr.snapshotIndex !== snap.metadata.index) {
+      pr.becomeSnapshot(snap.metadata.index, this.tickCount);
+    }
+    const total = snap.data.byteLength;
+    const window = this.config.maxInflightSnapshotChunks * this.config.snapshotChunkBytes;
+    let first = pr.snapshotSentBytes === 0 && pr.snapshotAckedBytes === 0;
+    while ((pr.snapshotSentBytes < total || first) && pr.snapshotSentBytes - pr.snapshotAckedBytes < window) {
+      first = false;
+      const offset = pr.snapshotSentBytes;
+      const end = Math.min(total, offset + this.config.snapshotChunkBytes);
+      const chunk: SnapshotChunk = {
+        type: "snapshot",
+        from: this.id,
+        to: pr.id,
+        term: this.term,
+        metadata: snap.metadata,
+        offset,
+        totalBytes: total,
+        data: snap.data.subarray(offset, end),
+        done: end === total,
+      };
+      this.send(chunk);
+      pr.snapshotSentBytes = end;
+      if (total === 0) break;
+    }
+    pr.snapshotLastSendTick = this.tickCount;
+  }
+
+  private handleSnapshotResponse(m: SnapshotResponse): void {
+    const pr = this.progress.get(m.from);
+    if (pr === undefined) return;
+    this.heardFrom(pr);
+    if (pr.state !== "snapshot" || m.snapshotIndex !== pr.snapshotIndex) return;
+    if (m.done) {
+      pr.maybeUpdate(m.snapshotIndex);
+      pr.becomeProbe();
+      this.replicateTo(m.from, true);
+      return;
+    }
+    if (m.reject) {
+      pr.snapshotAckedBytes = m.offset;
+      pr.snapshotSentBytes = m.offset;
+    } else {
+      pr.snapshotAckedBytes = Math.max(pr.snapshotAckedBytes, m.offset);
+    }
+    if (pr.snapshotSentBytes < pr.snapshotAckedBytes) pr.snapshotSentBytes = pr.snapshotAckedBytes;
+    this.sendSnapshotChunks(pr);
+  }
+
+  /** Chunks get lost: resend from the last acknowledged offset after an election timeout of silence. */
+  private retransmitSnapshots(): void {
+    for (const pr of this.progress.values()) {
+      if (pr.state !== "snapshot") continue;
+      if (this.tickCount - pr.snapshotLastSendTick < this.config.electionTimeoutMinTicks) continue;
+      if (pr.snapshotIndex !== this.snapshot!.metadata.index) {
+        pr.becomeSnapshot(this.snapshot!.metadata.index, this.tickCount);
+      } else {
+        pr.snapshotSentBytes = pr.snapshotAckedBytes;
+        if (pr.snapshotAckedBytes === 0) pr.becomeSnapshot(pr.snapshotIndex, this.tickCount);
+      }
+      this.sendSnapshotChunks(pr);
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // ReadIndex (Raft thesis §6.4)
+  // -------------------------------------------------------------------------
+
+  private leaderReadIndex(requestId: number, from: NodeId): void {
+    if (this.pendingReads.length + this.readsAwaitingCommit.length >= this.config.maxPendingReads) {
+      this.answerRead(requestId, from, -1);
+      return;
+    }
+    if (this.log.term(this.log.committed) !== this.term) {
+      // Until this leader commits in its own term it does not know the true commit index.
+      this.readsAwaitingCommit.push({ requestId, from });
+      return;
+    }
+    if (voters(this.membership).length === 1) {
+      this.answerRead(requestId, from, this.log.committed);
+      return;
+    }
+    const seq = ++this.readSeq;
+    this.pendingReads.push({ requestId, from, index: this.log.committed, seq, acks: new Set([this.id]) });
+    this.bcastHeartbeat(seq);
+  }
+
+  private ackReads(from: NodeId, seq: number): void {
+    if (!isVoter(this.membership, from)) return;
+    for (const r of this.pendingReads) if (r.seq <= seq) r.acks.add(from);
+    const q = quorumSize(this.membership);
+    let released = 0;
+    for (const r of this.pendingReads) {
+      let n = 0;
+      for (const id of r.acks) if (isVoter(this.membership, id)) n++;
+      if (n < q) break;
+      this.answerRead(r.requestId, r.from, r.index);
+      released++;
+    }
+    if (released > 0) this.pendingReads.splice(0, released);
+  }
+
+  private answerRead(requestId: number, from: NodeId, index: number): void {
+    if (from === this.id) this.readStates.push({ requestId, index });
+    else this.send({ ...this.header("readIndexResp", from), requestId, index });
+  }
+
+  private failPendingReads(): void {
+    for (const r of this.pendingReads) this.answerRead(r.requestId, r.from, -1);
+    for (const r of this.readsAwaitingCommit) this.answerRead(r.requestId, r.from, -1);
+    this.pendingReads = [];
+    this.readsAwaitingCommit = [];
+  }
+
+  // -------------------------------------------------------------------------
+  // Ready / advance
+  // -------------------------------------------------------------------------
+
+  private currentHardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  hasReady(): boolean {
+    if (this.outstanding !== null) return false;
+    const hs = this.currentHardState();
+    return (
+      this.msgs.length > 0 ||
+      this.readStates.length > 0 ||
+      this.log.stableIndex < this.log.lastIndex() ||
+      this.log.applied < this.log.committed ||
+      this.pendingInstall !== null ||
+      this.pendingLocalSnapshot !== null ||
+      !sameHardState(hs, this.persistedHardState)
+    );
+  }
+
+  /** Take what must be persisted, sent and applied. Call advance() when done. */
+  ready(): Ready {
+    assert(this.outstanding === null, "ready() called before advance() of the previous Ready");
+    const hs = this.currentHardState();
+    const entries =
+      this.log.stableIndex < this.log.lastIndex()
+        ? this.log.slice(this.log.stableIndex + 1, this.log.lastIndex() + 1)
+        : [];
+    const committedEntries =
+      this.log.applied < this.log.committed
+        ? this.log.slice(this.log.applied + 1, this.log.committed + 1, this.config.maxApplyEntries)
+        : [];
+    const rd: Ready = {
+      hardState: sameHardState(hs, this.persistedHardState) ? null : hs,
+      entries,
+      snapshot: this.pendingInstall,
+      committedEntries,
+      messages: this.msgs,
+      readStates: this.readStates,
+      compactedThrough: this.pendingCompactedThrough,
+      localSnapshot: this.pendingLocalSnapshot,
+    };
+    this.msgs = [];
+    this.readStates = [];
+    this.pendingInstall = null;
+    this.pendingLocalSnapshot = null;
+    this.pendingCompactedThrough = 0;
+    this.outstanding = rd;
+    return rd;
+  }
+
+  /** The Ready's writes are durable and its committed entries applied. */
+  advance(rd: Ready): void {
+    assert(this.outstanding === rd, "advance() of a Ready that is not the outstanding one");
+    this.outstanding = null;
+    if (rd.hardState !== null) this.persistedHardState = rd.hardState;
+    const last = rd.entries[rd.entries.length - 1];
+    // If our tail was replaced meanwhile, the terms differ and nothing becomes stable.
+    if (last !== undefined && this.log.matchTerm(last.index, last.term)) {
+      this.log.stableIndex = Math.max(this.log.stableIndex, last.index);
+    }
+    for (const e of rd.committedEntries) {
+      if (e.index <= this.log.applied) continue; // superseded by an installed snapshot
+      this.log.applied = e.index;
+      if (e.type === EntryType.ConfChange) this.applyConfChangeEntry(e);
+    }
+    if (this.role === "leader") {
+      const self = this.progress.get(this.id);
+      if (self !== undefined && self.maybeUpdate(this.log.stableIndex) && this.maybeCommit())
+        this.bcastAppend();
+    }
+  }
+
+  private applyConfChangeEntry(e: Entry): void {
+    const cc = decodeConfChange(e.data);
+    this.membership = applyConfChange(this.membership, cc);
+    if (this.role !== "leader") {
+      if (this.role === "follower" || this.role === "learner")
+        this.role = this.promotable() ? "follower" : "learner";
+      return;
+    }
+    if (cc.type === "remove" && cc.nodeId === this.id) {
+      // A removed leader steps down; the rest elect a new one.
+      this.becomeFollower(this.term, null);
+      return;
+    }
+    if (cc.type === "addLearner") {
+      const pr = new Progress(cc.nodeId, "learner", this.log.lastIndex() + 1);
+      pr.recentActive = true;
+      this.progress.set(cc.nodeId, pr);
+    } else if (cc.type === "promote") {
+      const pr = this.progress.get(cc.nodeId);
+      if (pr !== undefined) pr.role = "voter";
+    } else {
+      this.progress.delete(cc.nodeId);
+      if (this.leadTransferee === cc.nodeId) this.leadTransferee = null;
+    }
+    // The quorum changed: maybe more is committed now.
+    if (this.maybeCommit()) this.bcastAppend();
+    else if (cc.type === "addLearner") this.replicateTo(cc.nodeId, true);
+  }
+
+  // -------------------------------------------------------------------------
+  // Queries
+  // -------------------------------------------------------------------------
+
+  status(): RaftStatus {
+    const peers: PeerStatus[] = [];
+    if (this.role === "leader") {
+      for (const pr of this.progress.values()) {
+        if (pr.id === this.id) continue;
+        peers.push({
+          id: pr.id,
+          address: findMember(this.membership, pr.id)?.address ?? "",
+          role: pr.role,
+          match: pr.match,
+          next: pr.next,
+          state: pr.state,
+          lastContactTick: pr.lastContactTick,
+          inflight: pr.inflightCount(),
+        });
+      }
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      vote: this.vote,
+      leader: this.leader,
+      commit: this.log.committed,
+      applied: this.log.applied,
+      lastIndex: this.log.lastIndex(),
+      snapshotIndex: this.snapshot?.metadata.index ?? 0,
+      tick: this.tickCount,
+      membership: this.membership,
+      leadTransferee: this.leadTransferee,
+      peers,
+    };
+  }
+
+  /** The latest snapshot this node holds (for tests and for the runtime's restore path). */
+  latestSnapshot(): Snapshot | null {
+    return this.snapshot;
+  }
+
+  /** Term of the entry at `index` if still in the log (tests use it to check safety). */
+  termAt(index: number): number | undefined {
+    return this.log.term(index);
+  }
+
+  entryAt(index: number): Entry | undefined {
+    return this.log.entry(index);
+  }
+
+  firstLogIndex(): number {
+    return this.log.firstIndex();
+  }
+
+  // -------------------------------------------------------------------------
+
+  private header<T extends Message["type"]>(type: T, to: NodeId) {
+    return { type, from: this.id, to, term: this.term } as const;
+  }
+
+  private send(m: Message): void {
+    assert(m.to !== this.id, "a node never sends to itself");
+    this.msgs.push(m);
+  }
+}
+
+function sumBytes(items: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const d of items) n += d.byteLength;
+  return n;
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}
+
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}

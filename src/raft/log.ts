@@ -1,0 +1,170 @@
+import { assert } from "./assert.js";
+import type { Entry } from "./types.js";
+
+/**
+ * The in-memory Raft log: every entry after the compaction point, plus the
+ * bookkeeping of what is durable (stableIndex), committed and applied.
+ *
+ * Indexes: entries[i].index === prevIndex + 1 + i. `prevIndex`/`prevTerm`
+ * describe the last compacted entry (0/0 for an empty log), so term(prevIndex)
+ * is always known, which is what AppendEntries' consistency check needs.
+ */
+export class RaftLog {
+  private entries: Entry[] = [];
+  /** Index of the last compacted entry; entries start at prevIndex + 1. */
+  prevIndex = 0;
+  prevTerm = 0;
+  /** Highest index known durable on this node's storage. */
+  stableIndex = 0;
+  committed = 0;
+  applied = 0;
+
+  lastIndex(): number {
+    return this.prevIndex + this.entries.length;
+  }
+
+  lastTerm(): number {
+    const last = this.entries[this.entries.length - 1];
+    return last === undefined ? this.prevTerm : last.term;
+  }
+
+  firstIndex(): number {
+    return this.prevIndex + 1;
+  }
+
+  /** Term of the entry at `index`, or undefined if compacted away or not yet written. */
+  term(index: number): number | undefined {
+    if (index === this.prevIndex) return this.prevTerm;
+    if (index < this.prevIndex || index > this.lastIndex()) return undefined;
+    return this.entries[index - this.prevIndex - 1]!.term;
+  }
+
+  entry(index: number): Entry | undefined {
+    if (index <= this.prevIndex) return undefined;
+    return this.entries[index - this.prevIndex - 1];
+  }
+
+  matchTerm(index: number, term: number): boolean {
+    return this.term(index) === term;
+  }
+
+  /** Raft §5.4.1: is a candidate's log at least as up to date as ours? */
+  isUpToDate(lastIndex: number, lastTerm: number): boolean {
+    const myTerm = this.lastTerm();
+    return lastTerm > myTerm || (lastTerm === myTerm && lastIndex >= this.lastIndex());
+  }
+
+  /** Entries in [lo, hi), bounded by count and bytes (always at least one if any exist). */
+  slice(lo: number, hi: number, maxCount = Infinity, maxBytes = Infinity): Entry[] {
+    assert(lo > this.prevIndex, () => `slice(${lo}) below the compaction point ${this.prevIndex}`);
+    const end = Math.min(hi, this.lastIndex() + 1, lo + maxCount);
+    if (end <= lo) return [];
+    if (maxBytes === Infinity) return this.entries.slice(lo - this.prevIndex - 1, end - this.prevIndex - 1);
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (let i = lo; i < end; i++) {
+      const e = this.entries[i - this.prevIndex - 1]!;
+      if (out.length > 0 && bytes + e.data.byteLength > maxBytes) break;
+      bytes += e.data.byteLength;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** Leader path: append new entries at the end. */
+  append(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      assert(e.index === this.lastIndex() + 1, () => `append: gap at ${e.index}, last ${this.lastIndex()}`);
+      this.entries.push(e);
+    }
+  }
+
+  /**
+   * Follower path: the index of the first entry that conflicts with ours (same
+   * index, other term) or is new; 0 when all of them are already present.
+   */
+  findConflict(entries: readonly Entry[]): number {
+    for (const e of entries) {
+      if (e.index <= this.prevIndex) continue; // already compacted, so committed and equal
+      if (!this.matchTerm(e.index, e.term)) return e.index;
+    }
+    return 0;
+  }
+
+  /**
+   * Follower path (after the prevIndex/prevTerm check passed): drop our tail
+   * from the first conflict and append the leader's entries from there.
+   */
+  appendFromLeader(entries: readonly Entry[]): void {
+    const conflict = this.findConflict(entries);
+    if (conflict === 0) return;
+    assert(
+      conflict > this.committed,
+      () => `conflict at ${conflict} would truncate committed ${this.committed}`,
+    );
+    if (conflict <= this.lastIndex()) {
+      this.entries.length = conflict - this.prevIndex - 1;
+      // Storage must overwrite from the conflict on.
+      this.stableIndex = Math.min(this.stableIndex, conflict - 1);
+    }
+    const first = entries[0]!.index;
+    for (let i = conflict - first; i < entries.length; i++) this.entries.push(entries[i]!);
+  }
+
+  commitTo(index: number): boolean {
+    if (index <= this.committed) return false;
+    assert(index <= this.lastIndex(), () => `commitTo(${index}) beyond last index ${this.lastIndex()}`);
+    this.committed = index;
+    return true;
+  }
+
+  /**
+   * Fast backtracking (etcd's findConflictByTerm): the largest index <= `index`
+   * whose term is <= `term`. Everything after it can be skipped in one step.
+   */
+  findConflictByTerm(index: number, term: number): number {
+    let i = Math.min(index, this.lastIndex());
+    while (i > this.prevIndex) {
+      const t = this.term(i)!;
+      if (t <= term) return i;
+      i--;
+    }
+    return i;
+  }
+
+  /** Drop entries up to and including `index` (they are covered by a snapshot). */
+  compact(index: number): void {
+    if (index <= this.prevIndex) return;
+    assert(index <= this.applied, () => `compact(${index}) beyond applied ${this.applied}`);
+    assert(index <= this.stableIndex, () => `compact(${index}) beyond stable ${this.stableIndex}`);
+    const term = this.term(index)!;
+    this.entries.splice(0, index - this.prevIndex);
+    this.prevIndex = index;
+    this.prevTerm = term;
+  }
+
+  /** Replace the whole log with a snapshot's position (follower installing a snapshot). */
+  restore(index: number, term: number): void {
+    this.entries = [];
+    this.prevIndex = index;
+    this.prevTerm = term;
+    this.stableIndex = index;
+    this.committed = index;
+    this.applied = index;
+  }
+
+  /** Bulk load of persisted entries at start-up. */
+  load(prevIndex: number, prevTerm: number, entries: readonly Entry[]): void {
+    this.prevIndex = prevIndex;
+    this.prevTerm = prevTerm;
+    this.entries = [];
+    for (const e of entries) {
+      if (e.index <= prevIndex) continue;
+      assert(e.index === this.lastIndex() + 1, () => `load: gap at ${e.index}`);
+      this.entries.push(e);
+    }
+    this.stableIndex = this.lastIndex();
+    this.committed = prevIndex;
+    this.applied = prevIndex;
+  }
+}
