@@ -1,0 +1,492 @@
+/**
+ * The RocksDB side of RocksStorage. It runs inside the storage worker thread,
+ * because the binding performs synced writes on the calling thread.
+ *
+ * Atomicity: each group of writes is ONE RocksDB batch with sync: true, which
+ * carries every put plus the 'm/log' and 'm/snapshot' records that say which
+ * keys are live. Deleting dead keys (truncated tails, compacted heads, old
+ * snapshot chunks) is a DeleteRange issued after that batch; if a crash loses
+ * it, the dead keys lie outside the recorded bounds, are ignored on load and
+ * are deleted again after the next open.
+ */
+import { RocksLevel, type BatchOp } from "@nxtedition/rocksdb";
+import type { HardState, SnapshotMetadata } from "../raft/types.js";
+import { StorageFatalError } from "./errors.js";
+import { injectedFault } from "./fault-injection.js";
+import {
+  applyOutline,
+  EMPTY_LOG_STATE,
+  firstIndex,
+  withTerms,
+  type BatchOutline,
+  type LogState,
+} from "./log-state.js";
+import { EMPTY_HARD_STATE, type StorageMeta } from "./raft-storage.js";
+import {
+  CHUNK_KEYS_END,
+  chunkKey,
+  corrupt,
+  CRC_BYTES,
+  decodeEntryPayload,
+  describeKey,
+  ENTRY_KEYS_END,
+  entryKey,
+  FORMAT_KEY,
+  HARD_STATE_KEY,
+  jsonRecord,
+  LOG_KEY,
+  META_KEY,
+  openRecord,
+  readJsonRecord,
+  sealRecord,
+  SNAPSHOT_KEY,
+} from "./record-codec.js";
+import type { WireLoaded, WireWrite } from "./wire.js";
+
+export const FORMAT_NAME = "raftq-raft-storage";
+export const FORMAT_VERSION = 1;
+/** Entries read per iterator step on load: bounds the memory of one step. */
+const LOAD_BATCH_ENTRIES = 1024;
+
+interface StoredSnapshotMeta {
+  readonly metadata: SnapshotMetadata;
+  readonly totalBytes: number;
+  readonly chunkBytes: number;
+  readonly chunkCount: number;
+}
+
+/** What readState() found: entry terms/types/data in index order, snapshot chunks in order. */
+interface StoredPayloads {
+  terms: number[];
+  types: number[];
+  datas: Buffer[];
+  chunks: Buffer[];
+}
+
+/** The outcome of one write within a group. */
+export type WriteOutcome = { ok: true } | { ok: false; error: StorageFatalError };
+
+export class RocksEngine {
+  private state: LogState = EMPTY_LOG_STATE;
+  private snapshotMeta: StoredSnapshotMeta | null = null;
+  /** Ranges of keys that may exist on disk, a superset of the live ones (see class comment). */
+  private entryKeysFrom = 1;
+  private entryKeysThrough = 0;
+  private chunkKeysBelow = 0;
+  private writesDone = 0;
+  private failure: StorageFatalError | null = null;
+
+  private constructor(
+    private readonly db: RocksLevel,
+    private readonly dbPath: string,
+    private readonly failAfterWrites: number | undefined,
+  ) {}
+
+  static async open(dbPath: string, failAfterWrites: number | undefined): Promise<RocksEngine> {
+    const db = new RocksLevel(dbPath, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    try {
+      await db.open({ createIfMissing: true });
+    } catch (err) {
+      throw openError(dbPath, err);
+    }
+    const engine = new RocksEngine(db, dbPath, failAfterWrites);
+    try {
+      await engine.checkFormat();
+      await engine.readState(false);
+      await engine.collectGarbage(true);
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+    return engine;
+  }
+
+  /** Reads every record back from RocksDB (never from a cache) and verifies it. */
+  async load(): Promise<WireLoaded> {
+    const read = await this.readState(true);
+    return assembleLoaded(this.state, this.snapshotMeta, read);
+  }
+
+  /**
+   * Applies a group of pipelined writes as one synced RocksDB batch (group
+   * commit). Writes after an invalid or injected-fault write are not applied
+   * and fail with the same error; a RocksDB failure fails the whole group.
+   */
+  async writeGroup(group: readonly WireWrite[]): Promise<WriteOutcome[]> {
+    const ops: BatchOp[] = [];
+    let next = this.state;
+    let nextSnapshot = this.snapshotMeta;
+    let accepted = 0;
+    let stop: StorageFatalError | null = this.failure;
+    for (const w of group) {
+      if (stop !== null) break;
+      if (this.failAfterWrites !== undefined && this.writesDone + accepted >= this.failAfterWrites) {
+        stop = injectedFault(this.failAfterWrites, this.dbPath);
+        break;
+      }
+      try {
+        next = applyOutline(next, outlineOfWire(w));
+        nextSnapshot = appendOps(ops, w, next) ?? nextSnapshot;
+        accepted++;
+      } catch (err) {
+        stop = asFatal(err, this.dbPath);
+      }
+    }
+    if (accepted > 0) {
+      try {
+        await this.db.batch(ops, { sync: true });
+      } catch (err) {
+        stop = new StorageFatalError("io", `synced write to ${this.dbPath} failed: ${errText(err)}`, {
+          cause: err,
+        });
+        accepted = 0;
+      }
+    }
+    if (accepted > 0) {
+      this.state = next;
+      this.snapshotMeta = nextSnapshot;
+      this.writesDone += accepted;
+      for (const w of group.slice(0, accepted)) this.notePuts(w);
+    }
+    if (stop !== null) this.failure = stop;
+    return group.map((_, i) => (i < accepted ? { ok: true } : { ok: false, error: stop! }));
+  }
+
+  /** Deletes keys the last group made dead; safe to lose in a crash (see class comment). */
+  async collectGarbage(all = false): Promise<void> {
+    if (this.failure !== null) return;
+    const first = firstIndex(this.state);
+    const last = this.state.lastIndex;
+    const chunks = this.snapshotMeta?.chunkCount ?? 0;
+    try {
+      if (all || this.entryKeysFrom < first) {
+        await this.db.clear({ gte: entryKey(0), lt: entryKey(first) });
+      }
+      if (all || this.entryKeysThrough > last) {
+        await this.db.clear({ gt: entryKey(last), lt: ENTRY_KEYS_END });
+      }
+      if (all || this.chunkKeysBelow > chunks) {
+        await this.db.clear({ gte: chunkKey(chunks), lt: CHUNK_KEYS_END });
+      }
+    } catch (err) {
+      this.failure = new StorageFatalError("io", `range delete in ${this.dbPath} failed: ${errText(err)}`);
+      throw this.failure;
+    }
+    this.entryKeysFrom = first;
+    this.entryKeysThrough = last;
+    this.chunkKeysBelow = chunks;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  private notePuts(w: WireWrite): void {
+    if (w.entries !== undefined && w.entries.terms.length > 0) {
+      const through = w.entries.firstIndex + w.entries.terms.length - 1;
+      this.entryKeysThrough = Math.max(this.entryKeysThrough, through);
+    }
+    if (w.snapshot !== undefined) {
+      this.chunkKeysBelow = Math.max(
+        this.chunkKeysBelow,
+        chunkCount(w.snapshot.totalBytes, w.snapshot.chunkBytes),
+      );
+    }
+  }
+
+  private async checkFormat(): Promise<void> {
+    const [raw] = await this.db.getMany([FORMAT_KEY]);
+    if (raw === undefined) {
+      const it = this.db.iterator({});
+      const [any] = await it.nextv(1);
+      await it.close();
+      if (any !== undefined) {
+        throw new StorageFatalError(
+          "format",
+          `${this.dbPath} holds RocksDB data but no ${FORMAT_KEY.toString()} record: not a raftq data dir, refusing to use it`,
+        );
+      }
+      const value = jsonRecord(FORMAT_KEY, { format: FORMAT_NAME, version: FORMAT_VERSION });
+      await this.db.batch([put(FORMAT_KEY, value)], { sync: true });
+      return;
+    }
+    const rec = readJsonRecord(FORMAT_KEY, raw, this.dbPath) as { format?: unknown; version?: unknown };
+    if (rec.format !== FORMAT_NAME || typeof rec.version !== "number") {
+      throw new StorageFatalError("format", `${this.dbPath}: unknown store format ${JSON.stringify(rec)}`);
+    }
+    if (rec.version > FORMAT_VERSION) {
+      throw new StorageFatalError(
+        "format",
+        `${this.dbPath} was written in storage format v${rec.version} by a newer raftq; this build reads v${FORMAT_VERSION}`,
+      );
+    }
+  }
+
+  /**
+   * Reads the small records and walks every live entry (verifying checksums and
+   * that no index is missing), then adopts what it read as the engine's state.
+   * With `payloads`, also returns entry data and snapshot chunks for load().
+   */
+  private async readState(payloads: boolean): Promise<StoredPayloads> {
+    const [metaRaw, hsRaw, logRaw, snapRaw] = await this.db.getMany([
+      META_KEY,
+      HARD_STATE_KEY,
+      LOG_KEY,
+      SNAPSHOT_KEY,
+    ]);
+    const dir = this.dbPath;
+    const meta = metaRaw === undefined ? null : parseMeta(readJsonRecord(META_KEY, metaRaw, dir), dir);
+    const hardState =
+      hsRaw === undefined
+        ? EMPTY_HARD_STATE
+        : parseHardState(readJsonRecord(HARD_STATE_KEY, hsRaw, dir), dir);
+    const snap =
+      snapRaw === undefined ? null : parseSnapshotMeta(readJsonRecord(SNAPSHOT_KEY, snapRaw, dir), dir);
+    const lastIndex = logRaw === undefined ? 0 : parseLog(readJsonRecord(LOG_KEY, logRaw, dir), dir);
+    const snapshotIndex = snap?.metadata.index ?? 0;
+    if (lastIndex < snapshotIndex) {
+      corrupt(`${dir} key m/log`, `last index ${lastIndex} is below the snapshot index ${snapshotIndex}`);
+    }
+    const read: StoredPayloads = { terms: [], types: [], datas: [], chunks: [] };
+    await this.walkEntries(snapshotIndex + 1, lastIndex, (term, type, data) => {
+      read.terms.push(term);
+      read.types.push(type);
+      if (payloads) read.datas.push(data);
+    });
+    if (payloads && snap !== null) read.chunks = await this.readChunks(snap);
+    const base: LogState = {
+      meta,
+      hardState,
+      snapshotIndex,
+      snapshotTerm: snap?.metadata.term ?? 0,
+      lastIndex,
+      runs: [],
+    };
+    this.state = withTerms(base, snapshotIndex + 1, read.terms);
+    this.snapshotMeta = snap;
+    return read;
+  }
+
+  private async walkEntries(
+    first: number,
+    last: number,
+    visit: (term: number, type: number, data: Buffer) => void,
+  ): Promise<void> {
+    if (last < first) return;
+    const it = this.db.iterator({ gte: entryKey(first), lte: entryKey(last) });
+    let expected = first;
+    let prevTerm = 0;
+    try {
+      for (;;) {
+        const rows = await it.nextv(LOAD_BATCH_ENTRIES);
+        if (rows.length === 0) break;
+        for (const [key, value] of rows) {
+          const where = `${this.dbPath} key ${describeKey(key)}`;
+          if (!key.equals(entryKey(expected)))
+            corrupt(where, `expected entry ${expected} here: the log has a hole`);
+          const e = decodeEntryPayload(openRecord(key, value, this.dbPath), where);
+          if (e.term < prevTerm)
+            corrupt(where, `term ${e.term} is lower than the previous entry's ${prevTerm}`);
+          visit(e.term, e.type, e.data);
+          prevTerm = e.term;
+          expected++;
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    if (expected !== last + 1) {
+      corrupt(
+        `${this.dbPath} key ${describeKey(entryKey(expected))}`,
+        `entry missing: m/log says the log ends at ${last}`,
+      );
+    }
+  }
+
+  private async readChunks(snap: StoredSnapshotMeta): Promise<Buffer[]> {
+    const chunks: Buffer[] = [];
+    const it = this.db.iterator({ gte: chunkKey(0), lt: chunkKey(snap.chunkCount) });
+    try {
+      for (;;) {
+        const rows = await it.nextv(16);
+        if (rows.length === 0) break;
+        for (const [key, value] of rows) {
+          const n = chunks.length;
+          if (!key.equals(chunkKey(n)))
+            corrupt(`${this.dbPath} key ${describeKey(key)}`, `expected snapshot chunk ${n}`);
+          const payload = openRecord(key, value, this.dbPath);
+          const expectBytes = Math.min(snap.chunkBytes, snap.totalBytes - n * snap.chunkBytes);
+          if (payload.length !== expectBytes) {
+            corrupt(
+              `${this.dbPath} key ${describeKey(key)}`,
+              `chunk is ${payload.length} bytes, expected ${expectBytes}`,
+            );
+          }
+          chunks.push(payload);
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    if (chunks.length !== snap.chunkCount) {
+      corrupt(
+        `${this.dbPath} key ${describeKey(chunkKey(chunks.length))}`,
+        `snapshot chunk missing (of ${snap.chunkCount})`,
+      );
+    }
+    return chunks;
+  }
+}
+
+/** Adds the puts for one write; returns the new snapshot record when the write carries one. */
+function appendOps(ops: BatchOp[], w: WireWrite, next: LogState): StoredSnapshotMeta | null {
+  let snapshot: StoredSnapshotMeta | null = null;
+  if (w.meta !== undefined) ops.push(put(META_KEY, jsonRecord(META_KEY, w.meta)));
+  if (w.snapshot !== undefined) {
+    const s = w.snapshot;
+    const count = chunkCount(s.totalBytes, s.chunkBytes);
+    const buf = Buffer.from(s.buf);
+    let offset = 0;
+    for (let n = 0; n < count; n++) {
+      const bytes = CRC_BYTES + Math.min(s.chunkBytes, s.totalBytes - n * s.chunkBytes);
+      const key = chunkKey(n);
+      ops.push(put(key, sealRecord(key, buf.subarray(offset, offset + bytes))));
+      offset += bytes;
+    }
+    snapshot = {
+      metadata: s.metadata,
+      totalBytes: s.totalBytes,
+      chunkBytes: s.chunkBytes,
+      chunkCount: count,
+    };
+    ops.push(put(SNAPSHOT_KEY, jsonRecord(SNAPSHOT_KEY, snapshot)));
+  }
+  if (w.entries !== undefined && w.entries.terms.length > 0) {
+    const buf = Buffer.from(w.entries.buf);
+    let start = 0;
+    w.entries.ends.forEach((end, i) => {
+      const key = entryKey(w.entries!.firstIndex + i);
+      ops.push(put(key, sealRecord(key, buf.subarray(start, end))));
+      start = end;
+    });
+  }
+  if (w.snapshot !== undefined || (w.entries !== undefined && w.entries.terms.length > 0)) {
+    ops.push(put(LOG_KEY, jsonRecord(LOG_KEY, { lastIndex: next.lastIndex })));
+  }
+  if (w.hardState !== undefined) ops.push(put(HARD_STATE_KEY, jsonRecord(HARD_STATE_KEY, next.hardState)));
+  return snapshot;
+}
+
+function outlineOfWire(w: WireWrite): BatchOutline {
+  return {
+    ...(w.meta !== undefined && { meta: w.meta }),
+    ...(w.snapshot !== undefined && {
+      snapshot: { index: w.snapshot.metadata.index, term: w.snapshot.metadata.term },
+    }),
+    ...(w.compactThrough !== undefined && { compactThrough: w.compactThrough }),
+    ...(w.entries !== undefined && { entries: { firstIndex: w.entries.firstIndex, terms: w.entries.terms } }),
+    ...(w.hardState !== undefined && { hardState: w.hardState }),
+  };
+}
+
+function assembleLoaded(state: LogState, snap: StoredSnapshotMeta | null, read: StoredPayloads): WireLoaded {
+  const { datas, chunks } = read;
+  const data = new Uint8Array(datas.reduce((n, d) => n + d.length, 0));
+  const ends: number[] = [];
+  let offset = 0;
+  for (const d of datas) {
+    data.set(d, offset);
+    offset += d.length;
+    ends.push(offset);
+  }
+  let snapshot: WireLoaded["snapshot"] = null;
+  if (snap !== null) {
+    const bytes = new Uint8Array(snap.totalBytes);
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.length;
+    }
+    snapshot = { metadata: snap.metadata, data: bytes.buffer };
+  }
+  return {
+    meta: state.meta,
+    hardState: state.hardState,
+    snapshot,
+    entries: { firstIndex: firstIndex(state), terms: read.terms, types: read.types, ends, data: data.buffer },
+  };
+}
+
+function put(key: Buffer, value: Buffer): BatchOp {
+  return { type: "put", key, value };
+}
+
+function chunkCount(totalBytes: number, chunkBytes: number): number {
+  return Math.ceil(totalBytes / chunkBytes);
+}
+
+function parseMeta(v: unknown, dir: string): StorageMeta {
+  const m = v as Partial<StorageMeta> | null;
+  if (typeof m?.clusterId !== "string" || typeof m.nodeId !== "string")
+    corrupt(`${dir} key m/meta`, JSON.stringify(v));
+  return { clusterId: m.clusterId, nodeId: m.nodeId };
+}
+
+function parseHardState(v: unknown, dir: string): HardState {
+  const h = v as Partial<HardState> | null;
+  const ok =
+    typeof h?.term === "number" &&
+    typeof h.commit === "number" &&
+    (h.vote === null || typeof h.vote === "string");
+  if (!ok) corrupt(`${dir} key m/hardstate`, JSON.stringify(v));
+  return { term: h.term!, vote: h.vote!, commit: h.commit! };
+}
+
+function parseLog(v: unknown, dir: string): number {
+  const l = v as { lastIndex?: unknown } | null;
+  if (typeof l?.lastIndex !== "number" || !Number.isSafeInteger(l.lastIndex))
+    corrupt(`${dir} key m/log`, JSON.stringify(v));
+  return l.lastIndex as number;
+}
+
+function parseSnapshotMeta(v: unknown, dir: string): StoredSnapshotMeta {
+  const s = v as Partial<StoredSnapshotMeta> | null;
+  const ok =
+    typeof s?.metadata?.index === "number" &&
+    typeof s.metadata.term === "number" &&
+    Array.isArray(s.metadata.membership?.members) &&
+    typeof s.totalBytes === "number" &&
+    typeof s.chunkBytes === "number" &&
+    s.chunkBytes > 0 &&
+    s.chunkCount === chunkCount(s.totalBytes, s.chunkBytes);
+  if (!ok) corrupt(`${dir} key m/snapshot`, JSON.stringify(v));
+  return s as StoredSnapshotMeta;
+}
+
+function openError(dbPath: string, err: unknown): StorageFatalError {
+  const text = errText(err);
+  if (/While lock file|lock hold by current process/i.test(text)) {
+    return new StorageFatalError(
+      "locked",
+      `data dir ${dbPath} is in use by another raftq process (its RocksDB LOCK is held): ${text}`,
+      { cause: err },
+    );
+  }
+  return new StorageFatalError("io", `cannot open RocksDB at ${dbPath}: ${text}`, { cause: err });
+}
+
+function asFatal(err: unknown, dbPath: string): StorageFatalError {
+  if (err instanceof StorageFatalError) return err;
+  return new StorageFatalError("io", `write to ${dbPath} failed: ${errText(err)}`, { cause: err });
+}
+
+/** abstract-level wraps binding errors; the useful text is usually in `cause`. */
+function errText(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; e !== undefined && e !== null && depth < 4; depth++) {
+    parts.push(e instanceof Error ? e.message : String(e));
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return parts.join(": ");
+}

@@ -1,0 +1,49 @@
+/** Creates RocksStorage instances over temp dirs, with raw RocksDB access for corruption tests. */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RocksLevel } from "@nxtedition/rocksdb";
+import { chunkKey, entryKey, HARD_STATE_KEY } from "../../src/storage/record-codec.js";
+import { ROCKS_SUBDIR, RocksStorage } from "../../src/storage/rocks-storage.js";
+import type { CorruptTarget, StoreHandle } from "./conformance.js";
+
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), "raftq-storage-"));
+}
+
+export async function openHandle(dir: string, failAfterWrites?: number): Promise<StoreHandle> {
+  const storage = await RocksStorage.open(dir, failAfterWrites === undefined ? {} : { failAfterWrites });
+  const handle: StoreHandle = {
+    storage,
+    reopen: async () => {
+      await storage.close();
+      return openHandle(dir);
+    },
+    corrupt: (what) => flipByte(dir, what),
+    dispose: async () => {
+      await storage.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return handle;
+}
+
+/** Runs `fn` with the store's RocksDB opened directly (the store must be closed). */
+export async function withRawDb<T>(dir: string, fn: (db: RocksLevel) => Promise<T>): Promise<T> {
+  const db = new RocksLevel(join(dir, ROCKS_SUBDIR), { keyEncoding: "buffer", valueEncoding: "buffer" });
+  await db.open();
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function flipByte(dir: string, what: CorruptTarget): Promise<void> {
+  const key = what === "hardstate" ? HARD_STATE_KEY : what === "entry" ? entryKey(3) : chunkKey(0);
+  await withRawDb(dir, async (db) => {
+    const value = Buffer.from(await db.get(key));
+    value[value.length - 1]! ^= 0x40;
+    await db.put(key, value, { sync: true });
+  });
+}
