@@ -1,0 +1,398 @@
+/**
+ * Snapshots: the whole job state as bytes, and back.
+ *
+ * Format (version 1), all integers varints unless noted:
+ *   magic "RQJS" (4 bytes), format version (1 byte)
+ *   limits      count, then (name, float64) pairs: the replicated configuration
+ *   counters    lastAppliedIndex, nextJobId, nextToken, nextReadySeq
+ *   queues      count, names (in table order; later sections refer to queues by position)
+ *   workers     count, then id, queue positions, concurrency, registeredAtMs
+ *   jobs        count, then each job record in id order (see writeJob)
+ *   indexes     each queue's ready line (pick order), the scheduled, lease and finished heaps, each
+ *               worker's running set: count then job ids, in their exact internal order
+ *   idem. keys  count, then (key, job id, expiresAtMs) in insertion order
+ *   CRC-32 of everything before it (4 bytes, little-endian)
+ *
+ * Indexes are stored as they are laid out, so a restored state is the same
+ * state, not merely an equivalent one: restore(serialize(s)) serializes to the
+ * same bytes, and stateHash() (a digest of these bytes) matches.
+ *
+ * serializeChunks yields pieces of about maxChunkBytes so the runtime can do
+ * other work in between. The state must not change while it runs (apply
+ * nothing until it is done): it checks this and throws if it did.
+ */
+import { assert } from "./assert.js";
+import { ByteReader, ByteWriter, CodecError } from "./bytes.js";
+import { crc32 } from "./crc32.js";
+import { fnv1a32 } from "./fnv.js";
+import type { JobHeap } from "./job-heap.js";
+import { JOB_STATE_COUNT, JobState } from "./job-state.js";
+import { DEFAULT_LIMITS, LIMIT_NAMES, type JobLimits } from "./limits.js";
+import { JobRecord, WorkerRecord, type JobOptions, type QueueRecord } from "./records.js";
+import { JobQueueState } from "./state.js";
+
+const MAGIC = [0x52, 0x51, 0x4a, 0x53]; // "RQJS"
+const FORMAT_VERSION = 1;
+export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+
+export class SnapshotError extends Error {
+  override readonly name = "SnapshotError";
+}
+
+export function* serializeChunks(
+  state: JobQueueState,
+  maxChunkBytes: number = DEFAULT_SNAPSHOT_CHUNK_BYTES,
+): Generator<Uint8Array, void, void> {
+  const version = state.version;
+  const w = new ByteWriter(Math.min(maxChunkBytes, 16 * 1024 * 1024) + 1024);
+  let crc = 0;
+  // Called between records: hands out a chunk when enough has piled up.
+  const full = (): boolean => w.length >= maxChunkBytes;
+  const take = (): Uint8Array => {
+    const chunk = w.take();
+    crc = crc32(chunk, crc);
+    return chunk;
+  };
+  const unchanged = (): void => {
+    if (state.version !== version) {
+      throw new SnapshotError("the job state changed while a snapshot of it was being produced");
+    }
+  };
+
+  for (const byte of MAGIC) w.u8(byte);
+  w.u8(FORMAT_VERSION);
+  w.uint(LIMIT_NAMES.length);
+  for (const name of LIMIT_NAMES) {
+    w.string(name);
+    w.f64(state.limits[name]);
+  }
+  w.uint(state.lastAppliedIndex);
+  w.uint(state.nextJobId);
+  w.uint(state.nextToken);
+  w.uint(state.nextReadySeq);
+
+  const queuePosition = new Map<QueueRecord, number>();
+  w.uint(state.queueRecords.size);
+  for (const queue of state.queueRecords.values()) {
+    queuePosition.set(queue, queuePosition.size);
+    w.string(queue.name);
+  }
+  w.uint(state.workerRecords.size);
+  for (const worker of state.workerRecords.values()) {
+    w.string(worker.id);
+    w.uint(worker.queues.length);
+    for (const queue of worker.queues) w.uint(queuePosition.get(queue)!);
+    w.uint(worker.concurrency);
+    w.uint(worker.registeredAtMs);
+  }
+
+  w.uint(state.jobs.size);
+  for (const job of state.jobs.values()) {
+    writeJob(w, job, queuePosition.get(job.queue)!, state.defaultOptions);
+    if (full()) {
+      yield take();
+      unchanged();
+    }
+  }
+
+  const writeIds = function* (jobs: Iterable<JobRecord>, count: number): Generator<Uint8Array, void, void> {
+    w.uint(count);
+    for (const job of jobs) {
+      w.uint(job.id);
+      if (full()) {
+        yield take();
+        unchanged();
+      }
+    }
+  };
+  for (const queue of state.queueRecords.values()) yield* writeIds(queue.ready.inOrder(), queue.ready.size);
+  yield* writeIds(state.scheduled.items, state.scheduled.size);
+  yield* writeIds(state.leases.items, state.leases.size);
+  yield* writeIds(state.finished.items, state.finished.size);
+  for (const worker of state.workerRecords.values()) yield* writeIds(worker.running, worker.running.size);
+
+  w.uint(state.idempotencyKeys.size);
+  for (const [key, entry] of state.idempotencyKeys) {
+    w.string(key);
+    w.uint(entry.jobId);
+    w.uint(entry.expiresAtMs);
+    if (full()) {
+      yield take();
+      unchanged();
+    }
+  }
+  unchanged();
+  const last = w.peek();
+  crc = crc32(last, crc);
+  w.u32(crc);
+  yield w.take();
+}
+
+export function serialize(state: JobQueueState): Uint8Array {
+  return concat([...serializeChunks(state, 16 * 1024 * 1024)]);
+}
+
+export function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const chunk of chunks) total += chunk.length;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/** Digest of the serialized state: CRC-32 and FNV-1a side by side (64 bits), as hex. */
+export function stateHash(state: JobQueueState): string {
+  let crc = 0;
+  let fnv: number | undefined;
+  for (const chunk of serializeChunks(state)) {
+    crc = crc32(chunk, crc);
+    fnv = fnv1a32(chunk, fnv);
+  }
+  return crc.toString(16).padStart(8, "0") + (fnv ?? 0).toString(16).padStart(8, "0");
+}
+
+export interface RestoreOptions {
+  /** Run the full invariant check after restoring (O(jobs)); default true. */
+  readonly verify?: boolean;
+}
+
+/** Rebuilds a state from serialize()'s bytes. Corrupt or truncated input throws SnapshotError. */
+export function restore(bytes: Uint8Array, options: RestoreOptions = {}): JobQueueState {
+  if (bytes.length < MAGIC.length + 1 + 4) throw new SnapshotError(`snapshot is only ${bytes.length} bytes`);
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC[i]) throw new SnapshotError("not a job queue snapshot (bad magic)");
+  }
+  const bodyLength = bytes.length - 4;
+  const stored = new DataView(bytes.buffer, bytes.byteOffset + bodyLength, 4).getUint32(0, true);
+  const actual = crc32(bytes.subarray(0, bodyLength));
+  if (stored !== actual) {
+    throw new SnapshotError(`snapshot checksum mismatch: stored ${hex(stored)}, computed ${hex(actual)}`);
+  }
+  const version = bytes[MAGIC.length]!;
+  if (version !== FORMAT_VERSION) {
+    throw new SnapshotError(
+      `unsupported snapshot format version ${version} (this node reads ${FORMAT_VERSION})`,
+    );
+  }
+  try {
+    const state = readBody(new ByteReader(bytes.subarray(MAGIC.length + 1, bodyLength)));
+    if (options.verify !== false) state.checkInvariants();
+    return state;
+  } catch (error) {
+    if (error instanceof CodecError) throw new SnapshotError(`corrupt snapshot: ${error.message}`);
+    throw error;
+  }
+}
+
+function hex(value: number): string {
+  return value.toString(16).padStart(8, "0");
+}
+
+const Flag = { customOptions: 1, idempotencyKey: 2, workerId: 4, lastError: 8, result: 16 } as const;
+
+function writeJob(w: ByteWriter, job: JobRecord, queuePosition: number, defaults: JobOptions): void {
+  let flags = 0;
+  if (job.options !== defaults) flags |= Flag.customOptions;
+  if (job.idempotencyKey !== null) flags |= Flag.idempotencyKey;
+  if (job.workerId !== null) flags |= Flag.workerId;
+  if (job.lastError !== null) flags |= Flag.lastError;
+  if (job.result !== null) flags |= Flag.result;
+  w.uint(job.id);
+  w.u8(flags);
+  w.u8(job.state);
+  w.uint(queuePosition);
+  w.string(job.type);
+  w.bytes(job.payload());
+  w.int(job.priority);
+  w.uint(job.runAtMs);
+  w.uint(job.submittedAtMs);
+  w.uint(job.attempts);
+  w.uint(job.token);
+  w.uint(job.leaseDeadlineMs);
+  w.uint(job.finishedAtMs);
+  w.uint(job.readySeq);
+  if (flags & Flag.customOptions) {
+    const o = job.options;
+    w.uint(o.maxAttempts);
+    w.uint(o.leaseMs);
+    w.uint(o.backoffInitialMs);
+    w.uint(o.backoffMaxMs);
+    w.f64(o.backoffMultiplier);
+  }
+  if (job.idempotencyKey !== null) w.string(job.idempotencyKey);
+  if (job.workerId !== null) w.string(job.workerId);
+  if (job.lastError !== null) w.string(job.lastError);
+  if (job.result !== null) w.bytes(job.result);
+}
+
+function readBody(r: ByteReader): JobQueueState {
+  const limitCount = r.uint();
+  const limits: Record<string, number> = { ...DEFAULT_LIMITS };
+  for (let i = 0; i < limitCount; i++) {
+    const name = r.string();
+    if (!(name in DEFAULT_LIMITS)) throw new SnapshotError(`snapshot has an unknown limit ${name}`);
+    limits[name] = r.f64();
+  }
+  const state = new JobQueueState(Object.freeze(limits) as unknown as JobLimits);
+  state.lastAppliedIndex = r.uint();
+  state.nextJobId = r.uint();
+  state.nextToken = r.uint();
+  state.nextReadySeq = r.uint();
+
+  const queues: QueueRecord[] = [];
+  const queueCount = r.uint();
+  for (let i = 0; i < queueCount; i++) {
+    const name = r.string();
+    const queue = state.queueFor(name, true);
+    if (queue === undefined || queue.jobCount !== 0 || queues.includes(queue)) {
+      throw new SnapshotError(`snapshot queue ${name} is repeated or over the limit`);
+    }
+    queues.push(queue);
+  }
+  const queueAt = (position: number): QueueRecord => {
+    const queue = queues[position];
+    if (queue === undefined)
+      throw new SnapshotError(`snapshot refers to queue #${position} of ${queues.length}`);
+    return queue;
+  };
+
+  const workers: WorkerRecord[] = [];
+  const workerCount = r.uint();
+  for (let i = 0; i < workerCount; i++) {
+    const id = r.string();
+    const served: QueueRecord[] = [];
+    const servedCount = r.uint();
+    for (let q = 0; q < servedCount; q++) served.push(queueAt(r.uint()));
+    const worker = new WorkerRecord(id, served, r.uint(), r.uint());
+    if (state.workerRecords.has(id)) throw new SnapshotError(`snapshot repeats worker ${id}`);
+    state.workerRecords.set(id, worker);
+    for (const queue of served) queue.workers.add(worker);
+    workers.push(worker);
+  }
+
+  const jobCount = r.uint();
+  for (let i = 0; i < jobCount; i++) {
+    const job = readJob(r, state, queueAt);
+    if (state.jobs.has(job.id)) throw new SnapshotError(`snapshot repeats job ${job.id}`);
+    state.addJob(job);
+  }
+
+  const jobAt = (id: number): JobRecord => {
+    const job = state.jobs.get(id);
+    if (job === undefined) throw new SnapshotError(`snapshot index refers to unknown job ${id}`);
+    return job;
+  };
+  const readIds = (): JobRecord[] => {
+    const count = r.uint();
+    if (count > state.jobs.size) throw new SnapshotError(`snapshot index of ${count} jobs is too long`);
+    const out: JobRecord[] = [];
+    for (let i = 0; i < count; i++) out.push(jobAt(r.uint()));
+    return out;
+  };
+  const restoreIndex = (heap: JobHeap, jobs: JobRecord[]): void => {
+    try {
+      heap.restoreFrom(jobs);
+    } catch (error) {
+      throw new SnapshotError(`snapshot index is inconsistent: ${(error as Error).message}`);
+    }
+  };
+  for (const queue of queues) {
+    for (const job of readIds()) {
+      if (job.state !== JobState.Pending || job.queue !== queue) {
+        throw new SnapshotError(`snapshot lists job ${job.id} in queue ${queue.name}'s ready line wrongly`);
+      }
+      try {
+        queue.ready.push(job);
+      } catch (error) {
+        throw new SnapshotError(`snapshot ready line is inconsistent: ${(error as Error).message}`);
+      }
+    }
+  }
+  restoreIndex(state.scheduled, readIds());
+  restoreIndex(state.leases, readIds());
+  restoreIndex(state.finished, readIds());
+  for (const worker of workers) {
+    for (const job of readIds()) worker.running.add(job);
+  }
+  for (const job of state.jobs.values()) {
+    const indexed = job.state === JobState.Pending ? job.queue.ready.size > 0 : job.heapIndex !== -1;
+    if (!indexed) throw new SnapshotError(`snapshot job ${job.id} is in no index`);
+    state.countsByState[job.state]!++;
+    job.queue.countsByState[job.state]!++;
+  }
+
+  const keyCount = r.uint();
+  for (let i = 0; i < keyCount; i++) {
+    const key = r.string();
+    state.idempotencyKeys.set(key, { jobId: r.uint(), expiresAtMs: r.uint() });
+  }
+  r.expectEnd("snapshot");
+  return state;
+}
+
+function readJob(r: ByteReader, state: JobQueueState, queueAt: (position: number) => QueueRecord): JobRecord {
+  const id = r.uint();
+  const flags = r.u8();
+  const jobState = r.u8();
+  if (jobState >= JOB_STATE_COUNT)
+    throw new SnapshotError(`snapshot job ${id} has unknown state ${jobState}`);
+  const queue = queueAt(r.uint());
+  const type = state.internType(r.string());
+  const payload = r.bytes();
+  const priority = r.int();
+  const runAtMs = r.uint();
+  const submittedAtMs = r.uint();
+  const attempts = r.uint();
+  const token = r.uint();
+  const leaseDeadlineMs = r.uint();
+  const finishedAtMs = r.uint();
+  const readySeq = r.uint();
+  let options = state.defaultOptions;
+  if (flags & Flag.customOptions) {
+    options = state.internOptions({
+      maxAttempts: r.uint(),
+      leaseMs: r.uint(),
+      backoffInitialMs: r.uint(),
+      backoffMaxMs: r.uint(),
+      backoffMultiplier: r.f64(),
+    });
+  }
+  const idempotencyKey = flags & Flag.idempotencyKey ? r.string() : null;
+  const slot = state.copyPayload(payload);
+  const job = new JobRecord(
+    id,
+    queue,
+    type,
+    slot.chunk,
+    slot.offset,
+    payload.length,
+    priority,
+    options,
+    runAtMs,
+    idempotencyKey,
+    submittedAtMs,
+  );
+  job.state = jobState as JobState;
+  job.attempts = attempts;
+  job.token = token;
+  job.leaseDeadlineMs = leaseDeadlineMs;
+  job.finishedAtMs = finishedAtMs;
+  job.workerId = flags & Flag.workerId ? r.string() : null;
+  job.lastError = flags & Flag.lastError ? r.string() : null;
+  job.result = flags & Flag.result ? r.bytes().slice() : null;
+  job.readySeq = readySeq;
+  job.heapKey =
+    jobState === JobState.Pending
+      ? 0
+      : jobState === JobState.Scheduled
+        ? runAtMs
+        : jobState === JobState.Running
+          ? leaseDeadlineMs
+          : finishedAtMs;
+  assert(job.heapIndex === -1, "fresh job record already indexed");
+  return job;
+}

@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { restore, serialize, serializeChunks, SnapshotError } from "../../src/jobs/index.js";
+import { concat } from "../../src/jobs/snapshot.js";
+import { bytes, Harness } from "./harness.js";
+
+/** A state using every feature: all job states, custom options, keys, results, errors, workers. */
+function busyState(): Harness {
+  const h = new Harness();
+  h.register("w1", ["q", "x"], 3);
+  h.register("w2", ["q"], 3);
+  const ids = [];
+  for (let i = 0; i < 12; i++) {
+    ids.push(
+      h.submit({
+        priority: i % 3,
+        idempotencyKey: i % 4 === 0 ? `key-${i}` : undefined,
+        maxAttempts: 1 + (i % 3),
+        payload: bytes(`payload ${i}`),
+      }),
+    );
+  }
+  h.submit({ runAtMs: h.nowMs + 5000, queue: "x" });
+  h.submit({ queue: "nobody", backoffMultiplier: 1.5 });
+  const tokens = ids.slice(0, 5).map((id, i) => h.assign(id, i % 2 ? "w1" : "w2"));
+  h.complete(ids[0]!, "w2", tokens[0]!, bytes("result!"));
+  h.fail(ids[1]!, "w1", tokens[1]!, true, "flaky");
+  h.fail(ids[2]!, "w2", tokens[2]!, false, "fatal");
+  h.apply({ kind: "CancelJob", nowMs: h.nowMs, jobId: ids[6]!, reason: "bye" });
+  return h;
+}
+
+describe("snapshots", () => {
+  it("restore(serialize(s)) is the same state: same bytes, same hash, same answers", () => {
+    const h = busyState();
+    const data = serialize(h.state);
+    const copy = restore(data);
+    expect(serialize(copy)).toEqual(data);
+    expect(copy.stateHash()).toBe(h.state.stateHash());
+    expect(copy.stats()).toEqual(h.state.stats());
+    expect(copy.listJobs({ limit: 100 })).toEqual(h.state.listJobs({ limit: 100 }));
+    expect(copy.workers()).toEqual(h.state.workers());
+    expect(copy.countsByStateAndQueue()).toEqual(h.state.countsByStateAndQueue());
+    expect(copy.limits).toEqual(h.state.limits);
+  });
+
+  it("a restored state evolves exactly like the original", () => {
+    const h = busyState();
+    const copy = restore(serialize(h.state));
+    const commands = [
+      {
+        kind: "AssignJobs",
+        nowMs: h.nowMs + 1,
+        assignments: [
+          { jobId: "6", workerId: "w1" },
+          { jobId: "8", workerId: "w2" },
+        ],
+      },
+      { kind: "DeregisterWorker", nowMs: h.nowMs + 2, jitterSeed: 99, workerId: "w1", reason: "lost" },
+      {
+        kind: "SubmitJob",
+        nowMs: h.nowMs + 3,
+        job: { queue: "q", type: "t", payload: bytes("new"), idempotencyKey: "key-0" },
+      },
+    ] as const;
+    let index = h.state.lastAppliedIndex;
+    for (const cmd of commands) {
+      index++;
+      expect(copy.apply(index, cmd)).toEqual(h.state.apply(index, cmd));
+      expect(copy.stateHash()).toBe(h.state.stateHash());
+    }
+  });
+
+  it("comes out in chunks of about the requested size that concatenate to the same bytes", () => {
+    const h = new Harness();
+    const jobs = Array.from({ length: 500 }, (_, i) => ({
+      queue: "q",
+      type: "t",
+      payload: new Uint8Array(100).fill(i),
+    }));
+    h.apply({ kind: "SubmitJobBatch", nowMs: h.nowMs, jobs });
+    const chunks = [...serializeChunks(h.state, 4096)];
+    expect(chunks.length).toBeGreaterThan(10);
+    for (const chunk of chunks.slice(0, -1)) expect(chunk.length).toBeLessThan(4096 + 200);
+    expect(concat(chunks)).toEqual(serialize(h.state));
+  });
+
+  it("throws if the state changes while chunks are being produced", () => {
+    const h = new Harness();
+    for (let i = 0; i < 200; i++) h.submit();
+    const chunks = serializeChunks(h.state, 256);
+    chunks.next();
+    h.submit();
+    expect(() => chunks.next()).toThrow(/changed while a snapshot/);
+  });
+
+  it("detects corruption: bad magic, flipped bits, truncation, wrong version", () => {
+    const data = serialize(busyState().state);
+    expect(() => restore(data.subarray(0, 3))).toThrow(SnapshotError);
+    const badMagic = data.slice();
+    badMagic[0] = 0;
+    expect(() => restore(badMagic)).toThrow(/bad magic/);
+    for (const position of [5, 40, Math.floor(data.length / 2), data.length - 5]) {
+      const flipped = data.slice();
+      flipped[position]! ^= 0x10;
+      expect(() => restore(flipped)).toThrow(/checksum mismatch/);
+    }
+    expect(() => restore(data.subarray(0, data.length - 1))).toThrow(/checksum mismatch/);
+  });
+
+  it("an empty state round-trips", () => {
+    const h = new Harness({ maxJobs: 77 });
+    const copy = restore(serialize(h.state));
+    expect(copy.limits.maxJobs).toBe(77);
+    expect(copy.stateHash()).toBe(h.state.stateHash());
+  });
+});
