@@ -144,6 +144,8 @@ export class RaftCore {
   private pendingInstall: Snapshot | null = null;
   private pendingLocalSnapshot: Snapshot | null = null;
   private pendingCompactedThrough = 0;
+  /** Conf changes applied since the latest snapshot, to know the configuration at any applied index. */
+  private confHistory: { index: number; before: Membership; membership: Membership }[] = [];
   private persistedHardState: HardState = { term: 0, vote: null, commit: 0 };
   private outstanding: Ready | null = null;
 
@@ -245,12 +247,10 @@ export class RaftCore {
     const refusal = this.checkCanPropose(commands.length, sumBytes(commands));
     if (refusal) return refusal;
     const first = this.log.lastIndex() + 1;
-    const entries: Entry[] = commands.map((data, i) => ({
-      term: this.term,
-      index: first + i,
-      type: EntryType.Normal,
-      data,
-    }));
+    const term = this.term;
+    const entries: Entry[] = new Array<Entry>(commands.length);
+    for (let i = 0; i < commands.length; i++)
+      entries[i] = { term, index: first + i, type: EntryType.Normal, data: commands[i]! };
     this.appendAsLeader(entries);
     return { ok: true, firstIndex: first, term: this.term };
   }
@@ -332,23 +332,36 @@ export class RaftCore {
   }
 
   /**
-   * The application produced a snapshot of its state as of `index` (which
-   * must be the applied index). The log before it is compacted, keeping
+   * The application produced a snapshot of its state as of `index` (at most
+   * the applied index: the runtime may serialize in the background while
+   * applying goes on). The log before it is compacted, keeping
    * `snapshotTailEntries` for followers slightly behind.
    */
   createSnapshot(index: number, data: Uint8Array): void {
-    assert(index === this.log.applied, () => `snapshot at ${index} but applied is ${this.log.applied}`);
+    assert(index <= this.log.applied, () => `snapshot at ${index} but applied is only ${this.log.applied}`);
     if (this.snapshot !== null && index <= this.snapshot.metadata.index) return;
     const term = this.log.term(index);
     assert(term !== undefined, () => `snapshot index ${index} is not in the log`);
-    const snap: Snapshot = { metadata: { index, term, membership: this.membership }, data };
+    const snap: Snapshot = { metadata: { index, term, membership: this.membershipAt(index) }, data };
     this.snapshot = snap;
     this.pendingLocalSnapshot = snap;
+    this.confHistory = this.confHistory.filter((h) => h.index > index);
     const compactTo = Math.min(index - this.config.snapshotTailEntries, this.log.stableIndex);
     if (compactTo > this.log.prevIndex) {
       this.log.compact(compactTo);
       this.pendingCompactedThrough = Math.max(this.pendingCompactedThrough, compactTo);
     }
+  }
+
+  /** The configuration in effect once `index` was applied (index <= applied). */
+  private membershipAt(index: number): Membership {
+    let m: Membership | null = null;
+    for (const h of this.confHistory) if (h.index <= index) m = h.membership;
+    if (m !== null) return m;
+    // No change applied since the snapshot in [snapshot, index]: the snapshot's
+    // configuration, or the current one if the history was never needed.
+    const later = this.confHistory.find((h) => h.index > index);
+    return later?.before ?? this.membership;
   }
 
   /** Entries applied since the last snapshot: the runtime snapshots past its threshold. */
@@ -588,7 +601,7 @@ export class RaftCore {
 
   private appendAsLeader(entries: Entry[]): void {
     this.log.append(entries);
-    this.uncommittedBytes += sumBytes(entries.map((e) => e.data));
+    this.uncommittedBytes += entryBytes(entries); // (perf: no intermediate array)
     // The leader counts itself only once its own write is durable (advance).
     for (const id of this.progress.keys()) if (id !== this.id) this.replicateTo(id, false);
   }
@@ -634,7 +647,7 @@ export class RaftCore {
     };
     this.send(m);
     const last = entries.length > 0 ? entries[entries.length - 1]!.index : prevIndex;
-    pr.sentAppend(last, sumBytes(entries.map((e) => e.data)), entries.length);
+    pr.sentAppend(last, entryBytes(entries), entries.length);
     return true;
   }
 
@@ -673,7 +686,14 @@ export class RaftCore {
     }
     const wasPaused = pr.isPaused(this.config.maxInflightMsgs, this.config.maxInflightBytes);
     if (!pr.maybeUpdate(m.index)) {
-      if (wasPaused && pr.state === "replicate") this.replicateTo(m.from, false);
+      if (pr.state === "probe" && m.index === pr.match && m.index > 0) {
+        // As etcd does: a probe acknowledged exactly at match (e.g. the first append
+        // after an InstallSnapshot set match) also proves where the follower's log
+        // ends. Without this the follower stayed in probe, paused, until the next
+        // heartbeat, and then got one entry per round trip.
+        pr.becomeReplicate();
+        this.replicateTo(m.from, false);
+      } else if (wasPaused && pr.state === "replicate") this.replicateTo(m.from, false);
       return;
     }
     if (pr.state === "probe") pr.becomeReplicate();
@@ -693,7 +713,17 @@ export class RaftCore {
     if (pr === undefined) return;
     this.heardFrom(pr);
     pr.probeSent = false;
-    if (pr.match < this.log.lastIndex()) this.replicateTo(m.from, false);
+    if (m.logEndIfBehind >= 0 && m.logEndIfBehind < pr.match) pr.forgetMatch(m.logEndIfBehind);
+    // The in-flight window is full and nothing was acknowledged for a whole heartbeat
+    // interval: those appends were lost (the follower restarted, a stream broke).
+    // Replicate state would wait for their answers forever; probe from match instead.
+    if (pr.stalledSinceLastHeartbeat(this.config.maxInflightMsgs, this.config.maxInflightBytes))
+      pr.becomeProbe();
+    // sendIfEmpty (as etcd does): a follower in replicate state whose last append
+    // was lost gets an empty append at next-1, rejects it, and the leader backs up.
+    // Without it an idle leader never re-sent a lost append (nothing committed
+    // until the next proposal).
+    if (pr.match < this.log.lastIndex()) this.replicateTo(m.from, true);
     if (m.readContext > 0) this.ackReads(m.from, m.readContext);
   }
 
@@ -704,11 +734,13 @@ export class RaftCore {
 
   /** Commit the highest index replicated on a quorum, if it is from this term. */
   private maybeCommit(): boolean {
+    // (perf: called on every acknowledgement; walk the members once, no voters() arrays)
     const matches: number[] = [];
-    for (const id of voters(this.membership)) matches.push(this.progress.get(id)?.match ?? 0);
+    for (const m of this.membership.members)
+      if (m.role === "voter") matches.push(this.progress.get(m.id)?.match ?? 0);
     if (matches.length === 0) return false;
     matches.sort((a, b) => b - a);
-    const q = matches[quorumSize(this.membership) - 1]!;
+    const q = matches[matches.length >> 1]!; // the quorumSize-th highest: quorumSize = floor(n / 2) + 1
     if (q <= this.log.committed || this.log.term(q) !== this.term) return false;
     const before = this.log.committed;
     this.log.commitTo(q);
@@ -736,7 +768,18 @@ export class RaftCore {
       if (m.entries.length > 0) this.log.appendFromLeader(m.entries);
       const lastNew = m.prevIndex + m.entries.length;
       this.log.commitTo(Math.min(m.commit, lastNew));
-      this.send({ ...base, reject: false, index: lastNew, rejectHint: 0, hintTerm: 0 });
+      // (perf: the hot path builds its answer without an object spread)
+      const ok: AppendResponse = {
+        type: "appendResp",
+        from: this.id,
+        to: m.from,
+        term: this.term,
+        reject: false,
+        index: lastNew,
+        rejectHint: 0,
+        hintTerm: 0,
+      };
+      this.send(ok);
       return;
     }
     const hint = this.log.findConflictByTerm(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm);
@@ -750,8 +793,18 @@ export class RaftCore {
   }
 
   private handleHeartbeat(m: HeartbeatRequest): void {
-    this.log.commitTo(m.commit);
-    this.send({ ...this.header("heartbeatResp", m.from), readContext: m.readContext });
+    // The leader sends min(match, commit), but a follower that lost its disk (or
+    // its log tail) no longer holds `match`. Commit only what is provably the
+    // leader's: an entry of the current term came from this leader, and log
+    // matching makes everything below it the leader's too.
+    if (this.log.lastTerm() === this.term) this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    // The leader believes we hold entries we do not (our disk was wiped, or lost
+    // its tail): say where our log ends so it forgets its match and probes. A
+    // heartbeat's commit never exceeds what we acknowledged this term, so this is
+    // proof of loss even if the answer arrives late. Without it an idle leader
+    // would never find out.
+    const logEndIfBehind = m.commit > this.log.lastIndex() ? this.log.lastIndex() : -1;
+    this.send({ ...this.header("heartbeatResp", m.from), readContext: m.readContext, logEndIfBehind });
   }
 
   private handleSnapshotChunk(m: SnapshotChunk): void {
@@ -815,6 +868,7 @@ export class RaftCore {
       return;
     }
     this.log.restore(index, term);
+    this.confHistory = [];
     this.snapshot = snap;
     this.membership = snap.metadata.membership;
     this.pendingInstall = snap;
@@ -1026,10 +1080,17 @@ export class RaftCore {
 
   private applyConfChangeEntry(e: Entry): void {
     const cc = decodeConfChange(e.data);
+    const before = this.membership;
     this.membership = applyConfChange(this.membership, cc);
+    // Bounded: pruned at every snapshot, and at most one change per applied entry in between.
+    this.confHistory.push({ index: e.index, before, membership: this.membership });
     if (this.role !== "leader") {
       if (this.role === "follower" || this.role === "learner")
         this.role = this.promotable() ? "follower" : "learner";
+      // A (pre)candidate that has just applied its own removal must stop campaigning:
+      // otherwise the votes in flight could make a non-member leader (found by the
+      // simulation campaign, seed 9860; becomeLeader crashed on its missing progress).
+      else if (!this.promotable()) this.becomeFollower(this.term, null);
       return;
     }
     if (cc.type === "remove" && cc.nodeId === this.id) {
@@ -1119,6 +1180,12 @@ export class RaftCore {
     assert(m.to !== this.id, "a node never sends to itself");
     this.msgs.push(m);
   }
+}
+
+function entryBytes(entries: readonly Entry[]): number {
+  let n = 0;
+  for (const e of entries) n += e.data.byteLength;
+  return n;
 }
 
 function sumBytes(items: readonly Uint8Array[]): number {

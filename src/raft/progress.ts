@@ -28,6 +28,8 @@ export class Progress {
   snapshotAckedBytes = 0;
   snapshotSentBytes = 0;
   snapshotLastSendTick = 0;
+  /** match when the previous heartbeat response arrived (stalled-window detection). */
+  private matchAtLastHeartbeat = -1;
 
   constructor(
     readonly id: NodeId,
@@ -93,6 +95,29 @@ export class Progress {
     this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1, 1);
     this.probeSent = false;
     return true;
+  }
+
+  /**
+   * The follower's log ends below `match` (it lost data): forget what it acknowledged
+   * and probe from just past its last index (`lastIndex`).
+   */
+  forgetMatch(lastIndex: number): void {
+    this.resetState("probe");
+    this.match = 0;
+    this.next = Math.max(lastIndex + 1, 1);
+  }
+
+  /**
+   * Called on each heartbeat response: true when the in-flight window is full and
+   * match has not moved since the previous heartbeat response.
+   */
+  stalledSinceLastHeartbeat(maxMsgs: number, maxBytes: number): boolean {
+    const stalled =
+      this.state === "replicate" &&
+      this.inflightFull(maxMsgs, maxBytes) &&
+      this.match === this.matchAtLastHeartbeat;
+    this.matchAtLastHeartbeat = this.match;
+    return stalled;
   }
 
   sentAppend(lastIndex: number, bytes: number, count: number): void {

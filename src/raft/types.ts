@@ -122,6 +122,11 @@ export interface HeartbeatRequest extends MessageBase {
 export interface HeartbeatResponse extends MessageBase {
   readonly type: "heartbeatResp";
   readonly readContext: number;
+  /**
+   * -1, or the follower's last index when the heartbeat's commit was beyond it:
+   * the follower lost entries it had acknowledged (a wiped disk).
+   */
+  readonly logEndIfBehind: number;
 }
 
 export interface SnapshotChunk extends MessageBase {

@@ -141,6 +141,7 @@ function writeMessage(w: ByteWriter, m: Message): void {
       return;
     case "heartbeatResp":
       w.int(m.readContext, "readContext");
+      w.int(m.logEndIfBehind + 1, "logEndIfBehind"); // +1: -1 (not behind) encodes as 0
       return;
     case "snapshot":
       writeSnapshotMetadata(w, m.metadata);
@@ -278,8 +279,11 @@ function readMessage(r: ByteReader, from: NodeId): Message {
       const readContext = r.int("readContext");
       return { type: "heartbeat", from, to, term, commit, readContext };
     }
-    case TAG.heartbeatResp:
-      return { type: "heartbeatResp", from, to, term, readContext: r.int("readContext") };
+    case TAG.heartbeatResp: {
+      const readContext = r.int("readContext");
+      const logEndIfBehind = r.int("logEndIfBehind") - 1;
+      return { type: "heartbeatResp", from, to, term, readContext, logEndIfBehind };
+    }
     case TAG.snapshot: {
       const metadata = readSnapshotMetadata(r);
       const offset = r.int("offset");

@@ -113,9 +113,20 @@ export function runSeed(opts: SeedRunOptions): SeedRunResult {
 }
 
 function isMember(c: SimCluster, id: string): boolean {
-  const l = c.leader() ?? c.upNodes()[0];
-  if (l === undefined) return true;
-  return l.core.status().membership.members.some((m) => m.id === id);
+  // Ask the leader, else the node (up or crashed) that applied the most and
+  // knows a configuration at all. (It used to ask the first up node, and a lone
+  // join-mode node, which knows no configuration yet, said nobody is a member:
+  // no crashed voter was ever restarted and the run failed liveness.)
+  let ref = c.leader();
+  if (ref === undefined) {
+    for (const n of c.nodes.values()) {
+      const st = n.core.status();
+      if (st.membership.members.length === 0) continue;
+      if (ref === undefined || st.applied > ref.core.status().applied) ref = n;
+    }
+  }
+  if (ref === undefined) return true;
+  return ref.core.status().membership.members.some((m) => m.id === id);
 }
 
 function injectFaults(c: SimCluster): void {

@@ -68,7 +68,12 @@ export function messageFrom(from: fc.Arbitrary<string>): fc.Arbitrary<Message> {
       hintTerm: int,
     }),
     fc.record({ ...base, type: fc.constant("heartbeat" as const), commit: int, readContext: int }),
-    fc.record({ ...base, type: fc.constant("heartbeatResp" as const), readContext: int }),
+    fc.record({
+      ...base,
+      type: fc.constant("heartbeatResp" as const),
+      readContext: int,
+      logEndIfBehind: fc.integer({ min: -1, max: 1_000_000 }),
+    }),
     fc.record({
       ...base,
       type: fc.constant("snapshot" as const),
