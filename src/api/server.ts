@@ -1,0 +1,37 @@
+import * as grpc from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
+import { HealthImplementation } from "grpc-health-check";
+import { peerServerOptions } from "../transport/index.js";
+import { adminServiceHandlers } from "./admin-service.js";
+import { clusterServiceHandlers } from "./cluster-service.js";
+import type { ApiContext } from "./context.js";
+import { jobServiceHandlers } from "./job-service.js";
+import { loadRaftqProto } from "./proto.js";
+import { workerServiceHandlers } from "./worker-service.js";
+
+/** Largest client message (a SubmitJobs batch): 64 MiB. Single payloads are limited by the job limits. */
+export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024 * 1024;
+
+/** Register every raftq.v1 service, the standard health service and reflection on `server`. */
+export function addApiServices(server: grpc.Server, ctx: ApiContext): HealthImplementation {
+  const { pkg, definition } = loadRaftqProto();
+  server.addService(pkg.JobService.service, jobServiceHandlers(ctx));
+  server.addService(pkg.WorkerService.service, workerServiceHandlers(ctx));
+  server.addService(pkg.ClusterService.service, clusterServiceHandlers(ctx));
+  server.addService(pkg.AdminService.service, adminServiceHandlers(ctx));
+  const health = new HealthImplementation({ "": "NOT_SERVING" });
+  health.addToServer(server);
+  new ReflectionService(definition).addToServer(server);
+  return health;
+}
+
+export function createGrpcServer(): grpc.Server {
+  const peer = peerServerOptions();
+  return new grpc.Server({
+    ...peer,
+    "grpc.max_receive_message_length": Math.max(
+      MAX_CLIENT_MESSAGE_BYTES,
+      (peer["grpc.max_receive_message_length"] as number | undefined) ?? 0,
+    ),
+  });
+}

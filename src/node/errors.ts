@@ -1,0 +1,38 @@
+/**
+ * Errors the node raises towards the API. Each carries the gRPC status code
+ * name the API answers with, so the mapping lives in one place.
+ */
+export type StatusCodeName =
+  | "INVALID_ARGUMENT"
+  | "NOT_FOUND"
+  | "FAILED_PRECONDITION"
+  | "RESOURCE_EXHAUSTED"
+  | "DEADLINE_EXCEEDED"
+  | "UNAVAILABLE"
+  | "ALREADY_EXISTS"
+  | "INTERNAL";
+
+export class NodeError extends Error {
+  override readonly name = "NodeError";
+  constructor(
+    readonly code: StatusCodeName,
+    message: string,
+    /** For UNAVAILABLE on a follower: who leads, if known (clients may go there). */
+    readonly leaderId: string | null = null,
+    /** A stable machine-readable reason (e.g. STALE_TOKEN), when there is one. */
+    readonly reason: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+export function notLeader(leaderId: string | null): NodeError {
+  return new NodeError(
+    "UNAVAILABLE",
+    leaderId === null
+      ? "no leader is known right now; retry shortly"
+      : `not the leader; the leader is ${leaderId}`,
+    leaderId,
+    "NOT_LEADER",
+  );
+}

@@ -1,0 +1,65 @@
+import {
+  decodeCommand,
+  JobQueueState,
+  restore as restoreJobs,
+  serializeChunks,
+  type ApplyResult,
+  type JobEvent,
+  type JobLimits,
+} from "../jobs/index.js";
+import type { StateMachine } from "./state-machine.js";
+
+export type JobEventListener = (events: readonly JobEvent[]) => void;
+
+/**
+ * The job queue as the replica's state machine: decodes each committed
+ * command, applies it, and tells listeners (worker streams, metrics) what
+ * happened. Everything time-related is inside the command, so every replica
+ * computes the same state.
+ */
+export class JobMachine implements StateMachine {
+  state: JobQueueState;
+  appliedIndex = 0;
+  private readonly listeners = new Set<JobEventListener>();
+  private readonly restoredListeners = new Set<() => void>();
+
+  constructor(private readonly limits: JobLimits) {
+    this.state = new JobQueueState(limits);
+  }
+
+  onEvents(listener: JobEventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** After a snapshot replaced the whole state (streams resend what they hold). */
+  onRestored(listener: () => void): () => void {
+    this.restoredListeners.add(listener);
+    return () => this.restoredListeners.delete(listener);
+  }
+
+  apply(index: number, data: Uint8Array): ApplyResult {
+    // A command that does not decode was written by a leader of this cluster:
+    // that is a bug or corruption, and the replica stops (the error propagates).
+    const cmd = decodeCommand(data);
+    const result = this.state.apply(index, cmd);
+    this.appliedIndex = index;
+    if (result.events.length > 0) for (const l of this.listeners) l(result.events);
+    return result;
+  }
+
+  skip(index: number): void {
+    this.appliedIndex = index;
+  }
+
+  restore(data: Uint8Array, index: number): void {
+    this.state =
+      data.byteLength === 0 ? new JobQueueState(this.limits) : restoreJobs(data, { verify: false });
+    this.appliedIndex = index;
+    for (const l of this.restoredListeners) l();
+  }
+
+  snapshotChunks(): Generator<Uint8Array> {
+    return serializeChunks(this.state);
+  }
+}

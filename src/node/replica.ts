@@ -1,0 +1,570 @@
+import type { Logger } from "pino";
+import {
+  EntryType,
+  RaftCore,
+  type ConfChange,
+  type HardState,
+  type Entry,
+  type Message,
+  type NodeId,
+  type Ready,
+  type Snapshot,
+} from "../raft/index.js";
+import type { RaftStorage, WriteBatch } from "../storage/index.js";
+import type { Transport } from "../transport/index.js";
+import type { NodeMetrics } from "../observability/metrics.js";
+import { NodeError, notLeader } from "./errors.js";
+import type { StateMachine } from "./state-machine.js";
+
+export interface ReplicaOptions {
+  readonly core: RaftCore;
+  readonly storage: RaftStorage;
+  readonly transport: Transport;
+  readonly stateMachine: StateMachine;
+  readonly logger: Logger;
+  readonly metrics: NodeMetrics | null;
+  /** Milliseconds per core tick. */
+  readonly tickMs: number;
+  /** Client proposals accepted and not yet applied; beyond it: RESOURCE_EXHAUSTED. */
+  readonly maxPendingProposals: number;
+  /** A proposal not applied within this long answers DEADLINE_EXCEEDED. */
+  readonly proposalTimeoutMs: number;
+  /** Applied entries between snapshots. */
+  readonly snapshotThreshold: number;
+  /** Addresses to reach members that the configuration does not name yet (join mode). */
+  readonly seedPeers: ReadonlyMap<NodeId, string>;
+  /** Called once on a storage failure or a broken invariant: the process must exit non-zero. */
+  readonly onFatal: (error: unknown) => void;
+  /** Called after every Ready handled (leadership changes, applied progress). */
+  readonly onProgress?: () => void;
+}
+
+interface Waiter {
+  readonly index: number;
+  readonly term: number;
+  readonly deadlineMs: number;
+  readonly startedMs: number;
+  readonly counted: boolean;
+  resolve(result: unknown): void;
+  reject(error: unknown): void;
+}
+
+interface QueuedProposal {
+  readonly data: Uint8Array;
+  readonly deadlineMs: number;
+  readonly counted: boolean;
+  resolve(result: unknown): void;
+  reject(error: unknown): void;
+}
+
+interface ReadWaiter {
+  readonly deadlineMs: number;
+  index: number;
+  resolve(index: number): void;
+  reject(error: unknown): void;
+}
+
+type ApplyItem = { kind: "entry"; entry: Entry } | { kind: "restore"; snapshot: Snapshot };
+
+/** Most committed entries waiting while a snapshot is being serialized (back-pressure ends proposals first). */
+const MAX_APPLY_BACKLOG = 1_000_000;
+/** Most linearizable reads waiting at once. */
+const MAX_PENDING_READS = 10_000;
+/** Time slice for snapshot serialization before yielding to the event loop. */
+const SNAPSHOT_SLICE_MS = 4;
+/**
+ * A snapshot is due past snapshotThreshold entries *and* once the entries
+ * applied since the last one hold at least this fraction of its size. With a
+ * small queue that is simply every snapshotThreshold entries; with a large one
+ * (300k pending jobs = ~50 MB) snapshotting every 1000 entries would serialize
+ * 50 MB per 200 kB of log. This keeps the cost per logged byte constant and the
+ * log at most about this fraction of the state's size.
+ */
+const SNAPSHOT_LOG_TO_STATE_RATIO = 0.5;
+
+/**
+ * The runtime around one RaftCore: ticks it on a timer, persists each Ready
+ * in one synced write (group commit), sends its messages, applies committed
+ * entries to the state machine, takes snapshots in slices, and turns
+ * proposals into promises that settle when the entry is applied.
+ */
+export class Replica {
+  readonly core: RaftCore;
+  private readonly o: ReplicaOptions;
+  private ticker: NodeJS.Timeout | null = null;
+  private loopScheduled = false;
+  private inLoop = false;
+  private stopped = false;
+  private fatal = false;
+  private readonly queue: QueuedProposal[] = [];
+  private flushScheduled = false;
+  /** Proposals in the log awaiting apply, by index (insertion order = deadline order). */
+  private readonly waiters = new Map<number, Waiter>();
+  private pendingCounted = 0;
+  private readonly reads = new Map<number, ReadWaiter>();
+  private nextReadId = 1;
+  private readonly applyBacklog: ApplyItem[] = [];
+  private snapshotting = false;
+  private lastLeader: NodeId | null = null;
+  private peersKey = "";
+  /** Size of the latest snapshot, and bytes of the entries applied since (see SNAPSHOT_LOG_TO_STATE_RATIO). */
+  private lastSnapshotBytes: number;
+  private appliedBytesSinceSnapshot = 0;
+  /** Term and vote last written; a hard state that differs only in commit is not worth an fsync. */
+  private writtenTermVote: { term: number; vote: NodeId | null } | null = null;
+  /** A commit-only hard state not yet written: it rides along with the next write. */
+  private unwrittenHardState: HardState | null = null;
+
+  constructor(options: ReplicaOptions) {
+    this.o = options;
+    this.core = options.core;
+    this.lastSnapshotBytes = options.core.latestSnapshot()?.data.byteLength ?? 0;
+  }
+
+  start(): void {
+    this.o.transport.onMessage((m: Message) => {
+      if (this.stopped) return;
+      this.guard(() => this.core.step(m));
+      this.kick();
+    });
+    this.updatePeers();
+    this.ticker = setInterval(() => this.onTick(), this.o.tickMs);
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.ticker !== null) clearInterval(this.ticker);
+    this.ticker = null;
+    const err = new NodeError("UNAVAILABLE", "the node is shutting down");
+    for (const p of this.queue.splice(0)) p.reject(err);
+    for (const w of this.waiters.values()) w.reject(err);
+    this.waiters.clear();
+    for (const r of this.reads.values()) r.reject(err);
+    this.reads.clear();
+    // Let an in-progress Ready finish its write.
+    for (let i = 0; i < 200 && this.inLoop; i++) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  isLeader(): boolean {
+    return this.core.status().role === "leader";
+  }
+
+  leaderId(): NodeId | null {
+    return this.core.status().leader;
+  }
+
+  /** Proposals this leader holds (queued or in the log, not yet applied). */
+  pendingProposals(): number {
+    return this.pendingCounted;
+  }
+
+  /**
+   * Propose a command; resolves with the state machine's result once the entry
+   * is applied here. `internal` proposals (the leader's own duties) do not
+   * count against the client limit.
+   */
+  propose(data: Uint8Array, internal = false): Promise<unknown> {
+    if (this.stopped) return Promise.reject(new NodeError("UNAVAILABLE", "the node is shutting down"));
+    if (!this.isLeader()) return Promise.reject(notLeader(this.leaderId()));
+    if (!internal && this.pendingCounted >= this.o.maxPendingProposals) {
+      this.o.metrics?.proposalsRejected.inc({ reason: "queue_full" });
+      return Promise.reject(
+        new NodeError(
+          "RESOURCE_EXHAUSTED",
+          `the leader holds ${this.pendingCounted} pending proposals (the limit is ${this.o.maxPendingProposals}); retry with backoff`,
+          null,
+          "PROPOSAL_QUEUE_FULL",
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      if (!internal) this.pendingCounted++;
+      this.queue.push({
+        data,
+        deadlineMs: Date.now() + this.o.proposalTimeoutMs,
+        counted: !internal,
+        resolve,
+        reject,
+      });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // Everything proposed in this turn of the event loop becomes one append.
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.queue.length === 0) return;
+    const batch = this.queue.splice(0);
+    const res = this.guard(() => this.core.propose(batch.map((p) => p.data)));
+    if (res === undefined) return;
+    if (!res.ok) {
+      const err =
+        res.reason === "tooManyUncommitted"
+          ? new NodeError(
+              "RESOURCE_EXHAUSTED",
+              `the leader is not committing: ${res.detail}`,
+              null,
+              "UNCOMMITTED_LIMIT",
+            )
+          : res.reason === "notLeader"
+            ? notLeader(res.leader)
+            : new NodeError("UNAVAILABLE", res.detail, res.leader, res.reason);
+      this.o.metrics?.proposalsRejected.inc({ reason: res.reason }, batch.length);
+      for (const p of batch) this.settle(p.counted, () => p.reject(err));
+      return;
+    }
+    const now = Date.now();
+    batch.forEach((p, i) => {
+      this.waiters.set(res.firstIndex + i, {
+        index: res.firstIndex + i,
+        term: res.term,
+        deadlineMs: p.deadlineMs,
+        startedMs: now,
+        counted: p.counted,
+        resolve: p.resolve,
+        reject: p.reject,
+      });
+    });
+    this.o.metrics?.proposalsPending.set(this.pendingCounted);
+    this.kick();
+  }
+
+  private settle(counted: boolean, fn: () => void): void {
+    if (counted) this.pendingCounted--;
+    fn();
+  }
+
+  /**
+   * A linearizable read point: resolves once this node has applied everything
+   * committed before the call (Raft thesis §6.4, ReadIndex).
+   */
+  readIndex(): Promise<number> {
+    if (this.reads.size >= MAX_PENDING_READS)
+      return Promise.reject(new NodeError("RESOURCE_EXHAUSTED", "too many linearizable reads pending"));
+    const id = this.nextReadId++;
+    return new Promise((resolve, reject) => {
+      this.reads.set(id, { deadlineMs: Date.now() + this.o.proposalTimeoutMs, index: -2, resolve, reject });
+      this.guard(() => this.core.readIndex(id));
+      this.kick();
+    });
+  }
+
+  /** Propose a membership change; resolves with its log index once applied here. */
+  proposeConfChange(cc: ConfChange): Promise<number> {
+    if (!this.isLeader()) return Promise.reject(notLeader(this.leaderId()));
+    const res = this.guard(() => this.core.proposeConfChange(cc));
+    if (res === undefined) return Promise.reject(new NodeError("INTERNAL", "the node stopped"));
+    if (!res.ok) {
+      const code = res.reason === "notLeader" ? "UNAVAILABLE" : "FAILED_PRECONDITION";
+      return Promise.reject(new NodeError(code, res.detail, res.leader, res.reason));
+    }
+    this.kick();
+    return new Promise((resolve, reject) => {
+      this.waiters.set(res.firstIndex, {
+        index: res.firstIndex,
+        term: res.term,
+        deadlineMs: Date.now() + this.o.proposalTimeoutMs,
+        startedMs: Date.now(),
+        counted: false,
+        resolve: () => resolve(res.firstIndex),
+        reject,
+      });
+    });
+  }
+
+  transferLeadership(to: NodeId): void {
+    const r = this.core.transferLeadership(to);
+    if (!r.ok) throw new NodeError("FAILED_PRECONDITION", r.reason);
+    this.kick();
+  }
+
+  private onTick(): void {
+    if (this.stopped) return;
+    this.guard(() => this.core.tick());
+    this.expire(Date.now());
+    this.kick();
+  }
+
+  /** Proposals and reads past their deadline answer DEADLINE_EXCEEDED (the entry may still commit later). */
+  private expire(now: number): void {
+    for (const [index, w] of this.waiters) {
+      if (w.deadlineMs > now) break; // insertion order is deadline order
+      this.waiters.delete(index);
+      this.o.metrics?.proposalsRejected.inc({ reason: "timeout" });
+      this.settle(w.counted, () =>
+        w.reject(
+          new NodeError(
+            "DEADLINE_EXCEEDED",
+            `not committed within ${this.o.proposalTimeoutMs} ms (is a quorum of nodes reachable?); it may still commit: retry with the same idempotency key`,
+            null,
+            "PROPOSAL_TIMEOUT",
+          ),
+        ),
+      );
+    }
+    for (const [id, r] of this.reads) {
+      if (r.deadlineMs > now) continue;
+      this.reads.delete(id);
+      r.reject(new NodeError("DEADLINE_EXCEEDED", `no read index within ${this.o.proposalTimeoutMs} ms`));
+    }
+  }
+
+  kick(): void {
+    if (this.loopScheduled || this.stopped) return;
+    this.loopScheduled = true;
+    setImmediate(() => {
+      this.loopScheduled = false;
+      void this.loop();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    if (this.inLoop || this.fatal) return;
+    this.inLoop = true;
+    try {
+      while (!this.stopped && !this.fatal && this.core.hasReady()) {
+        await this.handleReady(this.core.ready());
+      }
+    } catch (e) {
+      this.die(e);
+    } finally {
+      this.inLoop = false;
+    }
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    // A leader's appends may leave before its own write is durable (Raft
+    // thesis §10.2.1): it counts itself towards commit only after advance().
+    const early: Message[] = [];
+    const late: Message[] = [];
+    for (const m of rd.messages) (isLeaderSafe(m) ? early : late).push(m);
+    if (early.length > 0) this.o.transport.send(early);
+
+    // Apply before this batch's fsync: committed entries are durable on a quorum
+    // already (a leader counts itself only after its own write, in advance()), so
+    // they need not wait for the entries being written now. At one request in
+    // flight, waiting doubled the latency of every write.
+    if (rd.snapshot !== null) {
+      this.applyBacklog.push({ kind: "restore", snapshot: rd.snapshot });
+      this.o.metrics?.snapshotsInstalled.inc();
+    }
+    for (const e of rd.committedEntries) this.applyBacklog.push({ kind: "entry", entry: e });
+    if (this.applyBacklog.length > MAX_APPLY_BACKLOG) throw new Error("apply backlog exceeded its bound");
+    this.drainApply();
+
+    const batch: { -readonly [K in keyof WriteBatch]: WriteBatch[K] } = {};
+    if (rd.entries.length > 0) batch.entries = rd.entries;
+    const snap = rd.snapshot ?? rd.localSnapshot;
+    if (snap !== null) batch.snapshot = snap;
+    if (rd.compactedThrough > 0 && snap === null) batch.compactThrough = rd.compactedThrough;
+    const hs = rd.hardState ?? this.unwrittenHardState;
+    const onlyCommitMoved =
+      hs !== null &&
+      this.writtenTermVote !== null &&
+      hs.term === this.writtenTermVote.term &&
+      hs.vote === this.writtenTermVote.vote;
+    if (hs !== null && (!onlyCommitMoved || Object.keys(batch).length > 0)) {
+      batch.hardState = hs;
+      this.unwrittenHardState = null;
+    } else if (hs !== null) {
+      // Raft does not need the commit index durable (a restarted node learns it
+      // again from the leader); write it with the next batch instead of syncing now.
+      this.unwrittenHardState = hs;
+    }
+    if (Object.keys(batch).length > 0) {
+      const t0 = performance.now();
+      await this.o.storage.write(batch); // a failure is fatal: loop() catches it and exits
+      this.o.metrics?.fsyncSeconds.observe((performance.now() - t0) / 1000);
+      if (batch.hardState !== undefined)
+        this.writtenTermVote = { term: batch.hardState.term, vote: batch.hardState.vote };
+      if (rd.entries.length > 0) this.o.metrics?.appendBatchEntries.observe(rd.entries.length);
+      if (rd.localSnapshot !== null) this.o.metrics?.snapshotBytes.set(rd.localSnapshot.data.byteLength);
+    }
+    if (late.length > 0) this.o.transport.send(late);
+
+    for (const rs of rd.readStates) {
+      const r = this.reads.get(rs.requestId);
+      if (r === undefined) continue;
+      if (rs.index < 0) {
+        this.reads.delete(rs.requestId);
+        r.reject(notLeader(this.leaderId()));
+      } else r.index = rs.index;
+    }
+    this.core.advance(rd);
+    this.drainApply();
+    this.afterReady();
+  }
+
+  private drainApply(): void {
+    if (this.snapshotting) return;
+    const sm = this.o.stateMachine;
+    let n = 0;
+    for (; n < this.applyBacklog.length; n++) {
+      const item = this.applyBacklog[n]!;
+      if (item.kind === "restore") {
+        sm.restore(item.snapshot.data, item.snapshot.metadata.index);
+        this.lastSnapshotBytes = item.snapshot.data.byteLength;
+        this.appliedBytesSinceSnapshot = 0;
+        this.failWaitersThrough(item.snapshot.metadata.index);
+        continue;
+      }
+      const e = item.entry;
+      if (e.index <= sm.appliedIndex) continue;
+      this.appliedBytesSinceSnapshot += e.data.byteLength;
+      let result: unknown;
+      if (e.type === EntryType.Normal && e.data.byteLength > 0) result = sm.apply(e.index, e.data);
+      else sm.skip(e.index);
+      const w = this.waiters.get(e.index);
+      if (w !== undefined) {
+        this.waiters.delete(e.index);
+        if (w.term === e.term) {
+          this.o.metrics?.proposalCommitSeconds.observe((Date.now() - w.startedMs) / 1000);
+          this.settle(w.counted, () => w.resolve(result));
+        } else {
+          this.settle(w.counted, () =>
+            w.reject(
+              new NodeError(
+                "UNAVAILABLE",
+                "leadership changed before the command committed; retry (the idempotency key makes it safe)",
+                this.leaderId(),
+                "LEADERSHIP_LOST",
+              ),
+            ),
+          );
+        }
+      }
+    }
+    this.applyBacklog.splice(0, n);
+    const applied = sm.appliedIndex;
+    for (const [id, r] of this.reads) {
+      if (r.index >= 0 && r.index <= applied) {
+        this.reads.delete(id);
+        r.resolve(r.index);
+      }
+    }
+    this.o.metrics?.proposalsPending.set(this.pendingCounted);
+    if (
+      !this.snapshotting &&
+      this.core.entriesSinceSnapshot() >= this.o.snapshotThreshold &&
+      this.appliedBytesSinceSnapshot >= this.lastSnapshotBytes * SNAPSHOT_LOG_TO_STATE_RATIO
+    ) {
+      void this.takeSnapshot();
+    }
+  }
+
+  /** Proposals whose entries a snapshot replaced: their outcome is unknown to us. */
+  private failWaitersThrough(index: number): void {
+    for (const [i, w] of this.waiters) {
+      if (i > index) continue;
+      this.waiters.delete(i);
+      this.settle(w.counted, () =>
+        w.reject(new NodeError("UNAVAILABLE", "leadership changed; retry with the same idempotency key")),
+      );
+    }
+  }
+
+  private afterReady(): void {
+    const st = this.core.status();
+    if (st.leader !== this.lastLeader) {
+      this.lastLeader = st.leader;
+      this.o.metrics?.leaderChanges.inc();
+      this.o.logger.info({ term: st.term, role: st.role, leader: st.leader }, "leader changed");
+      if (st.role !== "leader") {
+        // Proposals still queued can no longer be appended by us.
+        const err = notLeader(st.leader);
+        for (const p of this.queue.splice(0)) this.settle(p.counted, () => p.reject(err));
+      }
+    }
+    this.updatePeers();
+    this.o.onProgress?.();
+  }
+
+  /** Serialize the state machine in slices so heartbeats keep flowing, then hand it to the core. */
+  private async takeSnapshot(): Promise<void> {
+    this.snapshotting = true;
+    const t0 = performance.now();
+    try {
+      const index = this.o.stateMachine.appliedIndex;
+      const bytesCovered = this.appliedBytesSinceSnapshot;
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      const gen = this.o.stateMachine.snapshotChunks();
+      for (;;) {
+        const sliceStart = performance.now();
+        let done = false;
+        while (performance.now() - sliceStart < SNAPSHOT_SLICE_MS) {
+          const r = gen.next();
+          if (r.done) {
+            done = true;
+            break;
+          }
+          chunks.push(r.value);
+          total += r.value.byteLength;
+        }
+        if (done) break;
+        await new Promise((r) => setImmediate(r));
+        if (this.stopped) return;
+      }
+      const data = concatChunks(chunks, total);
+      if (index > (this.core.latestSnapshot()?.metadata.index ?? 0)) {
+        this.guard(() => this.core.createSnapshot(index, data));
+        this.lastSnapshotBytes = total;
+        this.appliedBytesSinceSnapshot = Math.max(0, this.appliedBytesSinceSnapshot - bytesCovered);
+        this.o.metrics?.snapshots.inc();
+        this.o.metrics?.snapshotSeconds.observe((performance.now() - t0) / 1000);
+        this.o.logger.info({ index, bytes: total, ms: Math.round(performance.now() - t0) }, "snapshot taken");
+      }
+    } finally {
+      this.snapshotting = false;
+      this.drainApply();
+      this.kick();
+    }
+  }
+
+  private updatePeers(): void {
+    const st = this.core.status();
+    const peers = new Map<NodeId, string>(this.o.seedPeers);
+    for (const m of st.membership.members) peers.set(m.id, m.address);
+    peers.delete(this.core.id);
+    const key = [...peers].map(([k, v]) => `${k}=${v}`).join(",");
+    if (key !== this.peersKey) {
+      this.peersKey = key;
+      this.o.transport.setPeers(peers);
+    }
+  }
+
+  private guard<T>(fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      this.die(e);
+      return undefined;
+    }
+  }
+
+  private die(e: unknown): void {
+    if (this.fatal) return;
+    this.fatal = true;
+    this.o.logger.fatal({ err: e }, "fatal error: stopping the node");
+    this.o.onFatal(e);
+  }
+}
+
+function isLeaderSafe(m: Message): boolean {
+  return m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
+}
+
+function concatChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}

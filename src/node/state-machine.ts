@@ -1,0 +1,20 @@
+/**
+ * What the replica applies committed entries to (hashicorp/raft's FSM):
+ * deterministic, never reads a clock, never fails on bad input (it returns a
+ * rejection instead); a thrown error means a broken invariant and stops the node.
+ */
+export interface StateMachine {
+  /** Apply the command of entry `index`; the result goes to whoever proposed it. */
+  apply(index: number, data: Uint8Array): unknown;
+  /** Replace the whole state with a snapshot's (empty data = the empty state). */
+  restore(data: Uint8Array, index: number): void;
+  /**
+   * Serialize the whole state in chunks; the replica yields to the event loop
+   * between chunks and applies nothing until the generator is done.
+   */
+  snapshotChunks(): Generator<Uint8Array>;
+  /** An entry with no command (a leader's no-op, a membership change) was applied. */
+  skip(index: number): void;
+  /** Index of the last applied entry (or restored snapshot). */
+  readonly appliedIndex: number;
+}
