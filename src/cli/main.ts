@@ -7,6 +7,35 @@ type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   node: { summary: "run a raftq server", load: async () => (await import("./node-command.js")).runNode },
+  start: {
+    summary: "local 3-node cluster, demo worker and demo jobs (npm start)",
+    load: async () => (await import("./commands/start.js")).runStart,
+  },
+  dev: {
+    summary: "local 3-node cluster with RocksDB under ./data",
+    load: async () => (await import("./commands/dev.js")).runDev,
+  },
+  status: {
+    summary: "members, leader, queues and workers of a cluster",
+    load: async () => (await import("./commands/status.js")).runStatus,
+  },
+  submit: { summary: "submit a job", load: async () => (await import("./commands/submit.js")).runSubmit },
+  jobs: {
+    summary: "list, get, cancel or retry jobs",
+    load: async () => (await import("./commands/jobs.js")).runJobs,
+  },
+  members: {
+    summary: "add, promote, remove members; transfer leadership",
+    load: async () => (await import("./commands/members.js")).runMembers,
+  },
+  worker: {
+    summary: "a demo worker that runs a shell command per job",
+    load: async () => (await import("./commands/worker.js")).runWorker,
+  },
+  "step-down": {
+    summary: "hand this node's leadership to another member (preStop hook)",
+    load: async () => (await import("./commands/step-down.js")).runStepDown,
+  },
 };
 
 function usage(): string {

@@ -1,0 +1,192 @@
+/**
+ * The wire shapes proto-loader produces for raftq.v1 (camelCase, numbers for
+ * 64-bit integers, enum names as strings) and their conversion to the SDK's
+ * public types.
+ */
+import type { ClusterStatus, Job, JobInput, JobState, Member, MemberRole, QueueCounts } from "./types.js";
+
+export interface WireJobSpec {
+  queue: string;
+  type: string;
+  payload: Buffer;
+  priority: number;
+  maxAttempts: number;
+  leaseMs: number;
+  runAtMs: number;
+  idempotencyKey: string;
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  backoffMultiplier: number;
+}
+
+export interface WireJob {
+  id: string;
+  queue: string;
+  type: string;
+  payload: Buffer;
+  priority: number;
+  maxAttempts: number;
+  leaseMs: number;
+  runAtMs: number;
+  idempotencyKey: string;
+  submittedAtMs: number;
+  attempts: number;
+  state: string;
+  workerId: string;
+  token: number;
+  leaseDeadlineMs: number;
+  lastError: string;
+  result: Buffer;
+  finishedAtMs: number;
+}
+
+export interface WireMember {
+  id: string;
+  address: string;
+  role: string;
+  voter: boolean;
+  term: number;
+  commitIndex: number;
+  appliedIndex: number;
+  matchIndex: number;
+  isAlive: boolean;
+  lastContactMs: number;
+}
+
+export interface WireClusterStatus {
+  clusterId: string;
+  leaderId: string;
+  term: number;
+  commitIndex: number;
+  members: WireMember[];
+  queues: Partial<QueueCounts>[];
+  liveWorkers: number;
+  registeredWorkers: number;
+  answeredBy: string;
+}
+
+export interface WireAssignment {
+  job: WireJob | null;
+  token: number;
+  attempt: number;
+  leaseDeadlineMs: number;
+}
+
+export interface WireRevocation {
+  jobId: string;
+  token: number;
+  reason: string;
+}
+
+export interface WireAssignmentEvent {
+  event?: "assigned" | "revoked";
+  assigned?: WireAssignment | null;
+  revoked?: WireRevocation | null;
+}
+
+export interface WireStatusUpdate {
+  jobId: string;
+  workerId: string;
+  token: number;
+  completed?: { result: Buffer };
+  failed?: { error: string; retryable: boolean };
+}
+
+export interface WireUpdateResult {
+  jobId: string;
+  ok: boolean;
+  code: string;
+  reason: string;
+  message: string;
+}
+
+export function toBuffer(data: Uint8Array | string | undefined): Buffer {
+  if (data === undefined) return Buffer.alloc(0);
+  if (typeof data === "string") return Buffer.from(data, "utf8");
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+export function specToWire(input: JobInput, idempotencyKey: string): WireJobSpec {
+  const runAt = input.runAt instanceof Date ? input.runAt.getTime() : (input.runAt ?? 0);
+  return {
+    queue: input.queue,
+    type: input.type,
+    payload: toBuffer(input.payload),
+    priority: input.priority ?? 0,
+    maxAttempts: input.maxAttempts ?? 0,
+    leaseMs: input.leaseMs ?? 0,
+    runAtMs: runAt,
+    idempotencyKey,
+    backoffInitialMs: input.backoff?.initialMs ?? 0,
+    backoffMaxMs: input.backoff?.maxMs ?? 0,
+    backoffMultiplier: input.backoff?.multiplier ?? 0,
+  };
+}
+
+export function stateToWire(state: JobState): string {
+  return `JOB_STATE_${state.toUpperCase()}`;
+}
+
+export function stateFromWire(state: string): JobState {
+  const s = state.replace(/^JOB_STATE_/, "").toLowerCase();
+  return (
+    (["pending", "scheduled", "running", "completed", "failed", "cancelled"] as const).find((x) => x === s) ??
+    "pending"
+  );
+}
+
+export function roleFromWire(role: string): MemberRole {
+  const r = role.replace(/^MEMBER_ROLE_/, "").toLowerCase();
+  return (["leader", "follower", "candidate", "learner"] as const).find((x) => x === r) ?? "unknown";
+}
+
+const emptyBuffer = (): Buffer => Buffer.alloc(0);
+
+export function jobFromWire(w: WireJob): Job {
+  return {
+    id: w.id,
+    queue: w.queue,
+    type: w.type,
+    payload: w.payload ?? emptyBuffer(),
+    priority: w.priority ?? 0,
+    maxAttempts: w.maxAttempts ?? 0,
+    leaseMs: w.leaseMs ?? 0,
+    runAtMs: w.runAtMs ?? 0,
+    idempotencyKey: w.idempotencyKey ?? "",
+    submittedAtMs: w.submittedAtMs ?? 0,
+    attempts: w.attempts ?? 0,
+    state: stateFromWire(w.state ?? ""),
+    workerId: w.workerId ?? "",
+    token: w.token ?? 0,
+    leaseDeadlineMs: w.leaseDeadlineMs ?? 0,
+    lastError: w.lastError ?? "",
+    result: w.result ?? emptyBuffer(),
+    finishedAtMs: w.finishedAtMs ?? 0,
+  };
+}
+
+export function memberFromWire(m: WireMember): Member {
+  return { ...m, role: roleFromWire(m.role) };
+}
+
+export function statusFromWire(s: WireClusterStatus): ClusterStatus {
+  return {
+    clusterId: s.clusterId,
+    leaderId: s.leaderId,
+    term: s.term,
+    commitIndex: s.commitIndex,
+    members: (s.members ?? []).map(memberFromWire),
+    queues: (s.queues ?? []).map((q) => ({
+      queue: q.queue ?? "",
+      pending: q.pending ?? 0,
+      scheduled: q.scheduled ?? 0,
+      running: q.running ?? 0,
+      completed: q.completed ?? 0,
+      failed: q.failed ?? 0,
+      cancelled: q.cancelled ?? 0,
+    })),
+    liveWorkers: s.liveWorkers,
+    registeredWorkers: s.registeredWorkers,
+    answeredBy: s.answeredBy,
+  };
+}
