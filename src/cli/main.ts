@@ -7,6 +7,10 @@ type Command = (args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   node: { summary: "run a raftq server", load: async () => (await import("./node-command.js")).runNode },
+  operator: {
+    summary: "run the Kubernetes operator",
+    load: async () => (await import("./operator-command.js")).runOperator,
+  },
   start: {
     summary: "local 3-node cluster, demo worker and demo jobs (npm start)",
     load: async () => (await import("./commands/start.js")).runStart,
