@@ -396,6 +396,7 @@ export class Replica {
     }
     this.core.advance(rd);
     this.drainApply();
+    this.maybeSnapshot();
     this.afterReady();
   }
 
@@ -447,6 +448,14 @@ export class Replica {
       }
     }
     this.o.metrics?.proposalsPending.set(this.pendingCounted);
+  }
+
+  /**
+   * Start a snapshot when one is due. Called only right after advance(): entries
+   * are applied before their Ready is advanced, and the core accepts a snapshot
+   * only at an index it has seen applied.
+   */
+  private maybeSnapshot(): void {
     if (
       !this.snapshotting &&
       this.core.entriesSinceSnapshot() >= this.o.snapshotThreshold &&

@@ -28,9 +28,10 @@ const OPTIONS = {
 export function describeCluster(cluster: LocalCluster, leaderId: string): string {
   return [
     table(
-      ["ID", "ENDPOINT", "METRICS", "DATA", "LOG", "LEADER"],
+      ["ID", "PID", "ENDPOINT", "METRICS", "DATA", "LOG", "LEADER"],
       cluster.nodes.map((n) => [
         n.id,
+        String(n.process?.pid ?? "-"),
         n.address,
         n.metricsUrl,
         n.dataDir,

@@ -78,9 +78,9 @@ export async function runStart(args: string[], io: CliIo = processIo): Promise<n
         [
           "",
           "Next:",
-          `  npx tsx src/cli/main.ts status --endpoints ${eps}`,
-          `  npx tsx src/cli/main.ts submit --endpoints ${eps} --queue ${DEMO_QUEUE} --type hello --payload '{"hi":1}'`,
-          `  npx tsx src/cli/main.ts jobs list --endpoints ${eps} --queue ${DEMO_QUEUE}`,
+          `  npm run -s raftq -- status --endpoints ${eps}`,
+          `  npm run -s raftq -- submit --endpoints ${eps} --queue ${DEMO_QUEUE} --type hello --payload '{"hi":1}'`,
+          `  npm run -s raftq -- jobs list --endpoints ${eps} --queue ${DEMO_QUEUE}`,
           "  npx tsx examples/producer.ts   and   npx tsx examples/worker.ts",
           `  metrics: ${cluster.nodes.map((n) => n.metricsUrl).join("  ")}`,
           "",
