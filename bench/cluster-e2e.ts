@@ -1,0 +1,132 @@
+// End to end: N jobs submitted, run by workers with no-op handlers, completed.
+// Prints jobs/s (first submit to last completion) and submit-to-completed latency.
+// Run: npx tsx bench/cluster-e2e.ts [--quick]
+// Settings: BENCH_E2E_JOBS (50,000; quick 3,000).
+import { BenchCluster, sleep } from "./lib/cluster.js";
+import { cpuMeter, DEFAULT_LOAD, LoadGens, merge } from "./lib/loadgens.js";
+import type { LoadConfig } from "./lib/loadgen.js";
+import { machineLine } from "./lib/procstat.js";
+import { printRows, row, type Row } from "./lib/report.js";
+
+export interface E2eOptions {
+  quick: boolean;
+  jobs?: number;
+  /** SubmitJobs batch size (0 = SubmitJob one by one) */
+  batch?: number;
+  submitInFlight?: number;
+  workerProcesses?: number;
+}
+
+async function completed(c: BenchCluster, leader: string, queue: string): Promise<number> {
+  const st = await c.call<{ queues: { queue: string; completed: number }[] }>(
+    leader,
+    "ClusterService",
+    "GetClusterStatus",
+    {},
+    2000,
+  );
+  return st.queues.find((q) => q.queue === queue)?.completed ?? 0;
+}
+
+export async function runE2e(c: BenchCluster, o: E2eOptions): Promise<Row[]> {
+  const rows: Row[] = [];
+  const jobs = o.jobs ?? Number(process.env.BENCH_E2E_JOBS ?? (o.quick ? 3000 : 50_000));
+  const variants: { batch: number; inFlight: number }[] =
+    o.batch !== undefined
+      ? [{ batch: o.batch, inFlight: o.submitInFlight ?? 4 }]
+      : [
+          { batch: 100, inFlight: 4 },
+          { batch: 0, inFlight: 64 },
+        ];
+  for (const [vi, v] of variants.entries()) {
+    const leader = await c.waitForLeader();
+    const queue = `e2e-${vi}-${Date.now()}`;
+    const workerProcs = o.workerProcesses ?? 2;
+    const followers = c.nodes.filter((n) => n.id !== leader);
+    // Workers: one process per follower (their streams come from the follower they talk to).
+    const workerCfgs: LoadConfig[] = Array.from({ length: workerProcs }, (_, i) => ({
+      ...DEFAULT_LOAD,
+      mode: "worker",
+      targets: [(followers[i % followers.length] ?? c.node(leader)).address],
+      queue,
+      workers: 2,
+      concurrency: 500,
+      tag: `${queue}-wp${i}`,
+    }));
+    const wg = await LoadGens.spawn(workerCfgs);
+    wg.go(0, 0);
+    await sleep(1000); // registrations commit, streams open
+    const subProcs = v.batch > 0 ? 1 : 4;
+    const perCall = Math.max(1, v.batch);
+    const calls = Math.ceil(jobs / perCall);
+    const subCfgs: LoadConfig[] = Array.from({ length: subProcs }, (_, i) => ({
+      ...DEFAULT_LOAD,
+      mode: "submit",
+      targets: [c.node(leader).address],
+      queue,
+      batch: v.batch,
+      inFlight: Math.max(1, Math.floor(v.inFlight / subProcs)),
+      total: Math.ceil(calls / subProcs) * perCall,
+      tag: `${queue}-s${i}`,
+    }));
+    const sg = await LoadGens.spawn(subCfgs);
+    const pids = new Map<string, number | null>(
+      c.nodes.map((n) => [n.id === leader ? `${n.id}*` : n.id, n.proc?.pid ?? null]),
+    );
+    const meter = cpuMeter(pids);
+    const changes0 = await c.leaderChanges();
+    const t0 = Date.now();
+    sg.go(0, 0);
+    const sub = merge(await sg.collect());
+    const target = sub.ok;
+    let done = 0;
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      done = await completed(c, leader, queue).catch(() => done);
+      if (done >= target) break;
+      await sleep(50);
+    }
+    wg.stop();
+    const work = merge(await wg.collect());
+    const cpu = { ...meter() };
+    sub.loadgenCpu.forEach((x, i) => (cpu[`submitter${i + 1}`] = Math.round(x)));
+    work.loadgenCpu.forEach((x, i) => (cpu[`workers${i + 1}`] = Math.round(x)));
+    const endMs = Math.max(t0 + 1, work.lastAtMs);
+    const seconds = (endMs - t0) / 1000;
+    rows.push(
+      row({
+        group: "e2e",
+        name: `${v.batch > 0 ? `SubmitJobs x${v.batch}` : "SubmitJob"} -> workers -> completed`,
+        settings: `${target} jobs, 128-byte payloads, submitted by ${subProcs} process(es) with ${v.inFlight} calls in flight (${v.batch > 0 ? `SubmitJobs x${v.batch}` : "SubmitJob"}) to the leader; ${workerProcs} worker processes x 2 workers (concurrency 500 each) on the followers, no-op handler, completions through BatchUpdateJobStatus (up to 500 per call); rate = jobs / (first submit .. last completion)`,
+        rate: target / seconds,
+        p50: work.latency.p50,
+        p99: work.latency.p99,
+        max: work.latency.max,
+        errors: { ...sub.errors, ...work.errors },
+        cpu,
+        extra: {
+          submitted: target,
+          completed: done,
+          completedByWorkers: work.ok,
+          submitRate: Math.round(sub.rate),
+          leader_changes: (await c.leaderChanges()) - changes0,
+          seconds,
+        },
+      }),
+    );
+    console.error(printRows(rows.slice(-1)));
+  }
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const quick = process.argv.includes("--quick");
+  console.log(machineLine());
+  const c = await BenchCluster.start({});
+  try {
+    await c.waitForLeader();
+    console.log(printRows(await runE2e(c, { quick })));
+  } finally {
+    await c.stop();
+  }
+}

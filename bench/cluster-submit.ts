@@ -1,0 +1,131 @@
+// SubmitJob and SubmitJobs throughput and latency against a real 3-node cluster
+// (loopback, RocksDB data dirs, sync on), driven by separate load-generator processes.
+// Run: npx tsx bench/cluster-submit.ts [--quick]
+// Settings: BENCH_SECONDS (measure window, default 10; quick 2), BENCH_INFLIGHT (1,16,64,256).
+import { BenchCluster } from "./lib/cluster.js";
+import { cpuMeter, DEFAULT_LOAD, LoadGens, merge } from "./lib/loadgens.js";
+import type { LoadConfig } from "./lib/loadgen.js";
+import { printRows, row, type Row } from "./lib/report.js";
+import { machineLine } from "./lib/procstat.js";
+
+export interface SubmitOptions {
+  quick: boolean;
+  seconds?: number;
+  inFlight?: number[];
+  batchInFlight?: number[];
+}
+
+/** How many client processes for a given number of calls in flight. */
+export function processesFor(inFlight: number): number {
+  if (inFlight <= 1) return 1;
+  if (inFlight <= 16) return 2;
+  return 4;
+}
+
+/** One measured window: `inFlight` calls split over processes; returns a row. */
+export async function measureSubmit(
+  c: BenchCluster,
+  leader: string,
+  o: {
+    group: string;
+    name: string;
+    inFlight: number;
+    batch: number;
+    seconds: number;
+    warmupMs: number;
+    processes?: number;
+    target?: "leader" | "all";
+    tag: string;
+  },
+): Promise<Row> {
+  const procs = Math.min(o.processes ?? processesFor(o.inFlight), o.inFlight);
+  const targets = o.target === "all" ? c.nodes.map((n) => n.address) : [c.node(leader).address];
+  const configs: LoadConfig[] = Array.from({ length: procs }, (_, i) => ({
+    ...DEFAULT_LOAD,
+    mode: "submit",
+    targets,
+    inFlight: Math.floor(o.inFlight / procs) + (i < o.inFlight % procs ? 1 : 0),
+    batch: o.batch,
+    tag: `${o.tag}-${i}`,
+  }));
+  const g = await LoadGens.spawn(configs);
+  const pids = new Map<string, number | null>(
+    c.nodes.map((n) => [n.id === leader ? `${n.id}*` : n.id, n.proc?.pid ?? null]),
+  );
+  g.pids().forEach((p, i) => pids.set(`lg${i + 1}`, p));
+  const changes0 = await c.leaderChanges();
+  g.go(o.warmupMs, o.seconds * 1000);
+  await new Promise((r) => setTimeout(r, o.warmupMs));
+  const meter = cpuMeter(pids);
+  const results = await g.collect();
+  const m = merge(results);
+  const leaderChanges = (await c.leaderChanges()) - changes0;
+  const cpu = { ...meter() };
+  m.loadgenCpu.forEach((v, i) => (cpu[`lg${i + 1}`] = Math.round(v)));
+  const what = o.batch === 0 ? "SubmitJob" : `SubmitJobs x${o.batch}`;
+  return row({
+    group: o.group,
+    name: o.name,
+    settings: `${what}, ${o.inFlight} in flight over ${procs} client process(es), 128-byte payloads, to ${o.target === "all" ? "all nodes" : "the leader"}, ${o.seconds} s after ${o.warmupMs} ms warm-up, 3 nodes, RocksDB sync on`,
+    rate: m.rate,
+    p50: m.latency.p50,
+    p99: m.latency.p99,
+    max: m.latency.max,
+    errors: m.errors,
+    cpu,
+    extra: { jobs: m.ok, calls: m.calls, leader_changes: leaderChanges },
+  });
+}
+
+export async function runSubmit(c: BenchCluster, o: SubmitOptions): Promise<Row[]> {
+  const seconds = o.seconds ?? Number(process.env.BENCH_SECONDS ?? (o.quick ? 2 : 10));
+  const warmupMs = o.quick ? 300 : 1500;
+  const inFlight = o.inFlight ?? (o.quick ? [1, 16] : [1, 16, 64, 256]);
+  const batchInFlight = o.batchInFlight ?? (o.quick ? [4] : [1, 4, 16]);
+  const rows: Row[] = [];
+  for (const n of inFlight) {
+    const leader = await c.waitForLeader();
+    rows.push(
+      await measureSubmit(c, leader, {
+        group: "submit",
+        name: `SubmitJob ${n} in flight`,
+        inFlight: n,
+        batch: 0,
+        seconds,
+        warmupMs,
+        tag: `s${n}`,
+      }),
+    );
+    console.error(printRows(rows.slice(-1)));
+  }
+  for (const n of batchInFlight) {
+    const leader = await c.waitForLeader();
+    rows.push(
+      await measureSubmit(c, leader, {
+        group: "submit",
+        name: `SubmitJobs x100, ${n} in flight`,
+        inFlight: n,
+        batch: 100,
+        seconds,
+        warmupMs,
+        processes: Math.min(n, 2),
+        tag: `b${n}`,
+      }),
+    );
+    console.error(printRows(rows.slice(-1)));
+  }
+  return rows;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const quick = process.argv.includes("--quick");
+  console.log(machineLine());
+  const c = await BenchCluster.start({});
+  try {
+    await c.waitForLeader();
+    const rows = await runSubmit(c, { quick });
+    console.log(printRows(rows));
+  } finally {
+    await c.stop();
+  }
+}

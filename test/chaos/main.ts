@@ -1,0 +1,31 @@
+// `npm run chaos`: long chaos runs against real node processes.
+//   npm run chaos -- [--seed N] [--duration SECONDS] [--runs K] [--keep]
+// Each run prints its seed; a failing run keeps its history and node logs and prints how to replay it.
+import { runChaos } from "./lib/run.js";
+
+const argv = process.argv.slice(2);
+const arg = (name: string): string | undefined => {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+};
+const runs = Number(arg("--runs") ?? 1);
+const durationS = Number(arg("--duration") ?? 300);
+const firstSeed = arg("--seed") !== undefined ? Number(arg("--seed")) : Math.floor(Math.random() * 2 ** 31);
+let failed = 0;
+for (let i = 0; i < runs; i++) {
+  const seed = firstSeed + i;
+  console.log(`chaos run ${i + 1}/${runs}: seed ${seed}, ${durationS} s of faults`);
+  const t0 = Date.now();
+  const r = await runChaos({ seed, durationMs: durationS * 1000, keep: argv.includes("--keep") });
+  console.log(`  stats: ${JSON.stringify(r.stats)}`);
+  for (const w of r.warnings) console.log(`  warning: ${w}`);
+  if (r.ok) console.log(`  PASS in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  else {
+    failed++;
+    console.log(`  FAIL: ${r.violations.length} violation(s)`);
+    for (const v of r.violations.slice(0, 30)) console.log(`    - ${v}`);
+    console.log(`  history and logs: ${r.dir}\n  replay: ${r.replay}`);
+  }
+}
+console.log(`${runs - failed}/${runs} runs passed`);
+process.exit(failed > 0 ? 1 : 0);
