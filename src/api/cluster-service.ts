@@ -3,22 +3,10 @@ import type { Role } from "../raft/index.js";
 import type { ApiContext } from "./context.js";
 import { Forwarder } from "./forwarder.js";
 import { unary } from "./status.js";
+import type { WireMember } from "../wire/raftq-v1.js";
 
 /** How long the leader waits for a member's own view before reporting what it knows. */
 const PEER_STATUS_TIMEOUT_MS = 300;
-
-export interface WireMember {
-  id: string;
-  address: string;
-  role: string;
-  voter: boolean;
-  term: number;
-  commitIndex: number;
-  appliedIndex: number;
-  matchIndex: number;
-  isAlive: boolean;
-  lastContactMs: number;
-}
 
 export interface WireClusterStatus {
   clusterId: string;

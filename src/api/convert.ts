@@ -2,42 +2,10 @@
  * Conversions between the wire (proto-loader objects: camelCase, numbers for
  * 64-bit integers, enum names as strings) and the job state machine's types.
  */
+import type { WireJob, WireJobSpec } from "../wire/raftq-v1.js";
 import { parseJobStateName, type JobStateName, type JobView, type SubmitJobSpec } from "../jobs/index.js";
 
-export interface WireJobSpec {
-  queue: string;
-  type: string;
-  payload: Buffer;
-  priority: number;
-  maxAttempts: number;
-  leaseMs: number;
-  runAtMs: number;
-  idempotencyKey: string;
-  backoffInitialMs: number;
-  backoffMaxMs: number;
-  backoffMultiplier: number;
-}
-
-export interface WireJob {
-  id: string;
-  queue: string;
-  type: string;
-  payload: Buffer;
-  priority: number;
-  maxAttempts: number;
-  leaseMs: number;
-  runAtMs: number;
-  idempotencyKey: string;
-  submittedAtMs: number;
-  attempts: number;
-  state: string;
-  workerId: string;
-  token: number;
-  leaseDeadlineMs: number;
-  lastError: string;
-  result: Buffer;
-  finishedAtMs: number;
-}
+export type { WireJob, WireJobSpec };
 
 const STATE_TO_WIRE: Record<JobStateName, string> = {
   pending: "JOB_STATE_PENDING",

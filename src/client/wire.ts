@@ -3,55 +3,10 @@
  * 64-bit integers, enum names as strings) and their conversion to the SDK's
  * public types.
  */
+import type { WireJob, WireJobSpec, WireMember } from "../wire/raftq-v1.js";
 import type { ClusterStatus, Job, JobInput, JobState, Member, MemberRole, QueueCounts } from "./types.js";
 
-export interface WireJobSpec {
-  queue: string;
-  type: string;
-  payload: Buffer;
-  priority: number;
-  maxAttempts: number;
-  leaseMs: number;
-  runAtMs: number;
-  idempotencyKey: string;
-  backoffInitialMs: number;
-  backoffMaxMs: number;
-  backoffMultiplier: number;
-}
-
-export interface WireJob {
-  id: string;
-  queue: string;
-  type: string;
-  payload: Buffer;
-  priority: number;
-  maxAttempts: number;
-  leaseMs: number;
-  runAtMs: number;
-  idempotencyKey: string;
-  submittedAtMs: number;
-  attempts: number;
-  state: string;
-  workerId: string;
-  token: number;
-  leaseDeadlineMs: number;
-  lastError: string;
-  result: Buffer;
-  finishedAtMs: number;
-}
-
-export interface WireMember {
-  id: string;
-  address: string;
-  role: string;
-  voter: boolean;
-  term: number;
-  commitIndex: number;
-  appliedIndex: number;
-  matchIndex: number;
-  isAlive: boolean;
-  lastContactMs: number;
-}
+export type { WireJob, WireJobSpec, WireMember };
 
 export interface WireClusterStatus {
   clusterId: string;

@@ -50,12 +50,3 @@ export async function until(
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-
-/** True once the real node exists in this checkout (tests against real processes skip until then). */
-export async function realNodeExists(): Promise<boolean> {
-  const { existsSync } = await import("node:fs");
-  const { fileURLToPath } = await import("node:url");
-  return ["../../src/node/node.ts", "../../src/cli/main.ts"].every((p) =>
-    existsSync(fileURLToPath(new URL(p, import.meta.url))),
-  );
-}

@@ -13,9 +13,8 @@ import {
 } from "../../src/cli/commands/index.js";
 import { LocalCluster } from "../../src/cli/local-cluster.js";
 import { freePort } from "../../src/cli/ports.js";
-import { capture, parseTable, realNodeExists, until } from "./capture.js";
+import { capture, parseTable, until } from "./capture.js";
 
-const hasNode = await realNodeExists();
 let cluster: LocalCluster;
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -35,7 +34,7 @@ async function runJson<T>(cmd: Parameters<typeof run>[0], args: string[]): Promi
   return JSON.parse(r.out) as T;
 }
 
-describe.skipIf(!hasNode)("raftq CLI against a local cluster", () => {
+describe("raftq CLI against a local cluster", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "raftq-cli-"));
     cluster = await LocalCluster.start({ dataDir: dir, basePort: 0, baseHttpPort: 0, logLevel: "warn" });

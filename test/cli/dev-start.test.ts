@@ -5,9 +5,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runDev, runStart, runStatus } from "../../src/cli/commands/index.js";
 import { isPortFree } from "../../src/cli/ports.js";
-import { capture, parseTable, realNodeExists, until } from "./capture.js";
+import { capture, parseTable, until } from "./capture.js";
 
-const hasNode = await realNodeExists();
 const dirs: string[] = [];
 
 afterEach(async () => {
@@ -20,7 +19,7 @@ async function tempDir(): Promise<string> {
   return d;
 }
 
-describe.skipIf(!hasNode)("raftq dev / start", () => {
+describe("raftq dev / start", () => {
   it("dev starts 3 nodes, prints endpoints and metrics URLs, and stops them on Ctrl-C", async () => {
     const dir = await tempDir();
     const c = capture();

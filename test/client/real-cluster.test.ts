@@ -10,13 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalCluster } from "../../src/cli/local-cluster.js";
 import { RaftqClient, RaftqError, Worker } from "../../src/client/index.js";
 import type { WireAssignmentEvent } from "../../src/client/wire.js";
-import { realNodeExists, until } from "../cli/capture.js";
+import { until } from "../cli/capture.js";
 
-const hasNode = await realNodeExists();
 let cluster: LocalCluster;
 let dir: string;
 
-describe.skipIf(!hasNode)("SDK against a real 3-node cluster", () => {
+describe("SDK against a real 3-node cluster", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "raftq-sdk-"));
     cluster = await LocalCluster.start({
