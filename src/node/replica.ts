@@ -107,6 +107,8 @@ export class Replica {
   private snapshotting = false;
   private lastLeader: NodeId | null = null;
   private peersKey = "";
+  /** A Ready's write is in flight: heartbeats and appends leave through sendEarlyMessages meanwhile. */
+  private writing = false;
   /** Size of the latest snapshot, and bytes of the entries applied since (see SNAPSHOT_LOG_TO_STATE_RATIO). */
   private lastSnapshotBytes: number;
   private appliedBytesSinceSnapshot = 0;
@@ -125,6 +127,7 @@ export class Replica {
     this.o.transport.onMessage((m: Message) => {
       if (this.stopped) return;
       this.guard(() => this.core.step(m));
+      if (this.writing) this.sendEarlyMessages();
       this.kick();
     });
     this.updatePeers();
@@ -230,6 +233,7 @@ export class Replica {
       });
     });
     this.o.metrics?.proposalsPending.set(this.pendingCounted);
+    if (this.writing) this.sendEarlyMessages(); // pipelined: followers need not wait for our fsync
     this.kick();
   }
 
@@ -285,6 +289,7 @@ export class Replica {
   private onTick(): void {
     if (this.stopped) return;
     this.guard(() => this.core.tick());
+    if (this.writing) this.sendEarlyMessages();
     this.expire(Date.now());
     this.kick();
   }
@@ -311,6 +316,12 @@ export class Replica {
       this.reads.delete(id);
       r.reject(new NodeError("DEADLINE_EXCEEDED", `no read index within ${this.o.proposalTimeoutMs} ms`));
     }
+  }
+
+  /** Send what need not wait for the write in flight (see RaftCore.takeEarlyMessages). */
+  private sendEarlyMessages(): void {
+    const early = this.guard(() => this.core.takeEarlyMessages());
+    if (early !== undefined && early.length > 0) this.o.transport.send(early);
   }
 
   kick(): void {
@@ -377,7 +388,12 @@ export class Replica {
     }
     if (Object.keys(batch).length > 0) {
       const t0 = performance.now();
-      await this.o.storage.write(batch); // a failure is fatal: loop() catches it and exits
+      this.writing = true;
+      try {
+        await this.o.storage.write(batch); // a failure is fatal: loop() catches it and exits
+      } finally {
+        this.writing = false;
+      }
       this.o.metrics?.fsyncSeconds.observe((performance.now() - t0) / 1000);
       if (batch.hardState !== undefined)
         this.writtenTermVote = { term: batch.hardState.term, vote: batch.hardState.vote };

@@ -1056,6 +1056,27 @@ export class RaftCore {
     return rd;
   }
 
+  /**
+   * While a Ready's write is in flight, take the messages that need not wait
+   * for it: a leader's appends, heartbeats and snapshot chunks (they do not
+   * depend on the leader's own disk, thesis §10.2.1), and heartbeat responses
+   * whose term is already durable. Without this, one slow write (a large local
+   * snapshot) silenced the leader's heartbeats, and the followers' answers,
+   * for longer than an election timeout, and a healthy leader was deposed.
+   */
+  takeEarlyMessages(): Message[] {
+    if (this.msgs.length === 0) return [];
+    const termDurable = this.term === this.persistedHardState.term;
+    const early: Message[] = [];
+    const rest: Message[] = [];
+    for (const m of this.msgs) {
+      const leaderSafe = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
+      (leaderSafe || (m.type === "heartbeatResp" && termDurable) ? early : rest).push(m);
+    }
+    this.msgs = rest;
+    return early;
+  }
+
   /** The Ready's writes are durable and its committed entries applied. */
   advance(rd: Ready): void {
     assert(this.outstanding === rd, "advance() of a Ready that is not the outstanding one");
