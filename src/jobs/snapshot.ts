@@ -44,7 +44,9 @@ export function* serializeChunks(
   maxChunkBytes: number = DEFAULT_SNAPSHOT_CHUNK_BYTES,
 ): Generator<Uint8Array, void, void> {
   const version = state.version;
-  const w = new ByteWriter(Math.min(maxChunkBytes, 16 * 1024 * 1024) + 1024);
+  // Start small and let the writer double: a small state (most of them) must not
+  // pay for zeroing a chunk-sized buffer; that made every snapshot cost 16 MB.
+  const w = new ByteWriter(Math.min(maxChunkBytes, 64 * 1024) + 1024);
   let crc = 0;
   // Called between records: hands out a chunk when enough has piled up.
   const full = (): boolean => w.length >= maxChunkBytes;

@@ -2,7 +2,9 @@
  * Long simulation campaigns: `npm run sim -- --seeds 100000` runs many seeds
  * and prints seeds run, events simulated and violations found.
  * `npm run sim -- --seed 123 --verbose` replays one seed with its trace.
+ * `--jobs` runs the job queue state machine as the application (slower).
  */
+import { JobsApp, JOBS_SNAPSHOT_CHUNK_BYTES } from "./jobs-app.js";
 import { runSeed } from "./run-seed.js";
 
 function flag(name: string): string | undefined {
@@ -16,19 +18,21 @@ const first = Number(flag("from") ?? 1);
 const count = single !== undefined ? 1 : Number(flag("seeds") ?? 1000);
 const start = single !== undefined ? Number(single) : first;
 const faultTicks = Number(flag("ticks") ?? 1500);
+const jobs = process.argv.includes("--jobs");
+const appOptions = jobs ? { app: () => new JobsApp(), snapshotChunkBytes: JOBS_SNAPSHOT_CHUNK_BYTES } : {};
 
 const t0 = performance.now();
 let events = 0;
 let violations = 0;
 let committed = 0;
 for (let seed = start; seed < start + count; seed++) {
-  const r = runSeed({ seed, faultTicks });
+  const r = runSeed({ seed, faultTicks, ...appOptions });
   events += r.events;
   committed += r.committed;
   if (!r.ok) {
     violations++;
     console.log(`seed ${seed} (${r.nodes} nodes) FAILED: ${r.error}`);
-    console.log(`  replay: npm run sim -- --seed ${seed} --verbose`);
+    console.log(`  replay: npm run sim -- --seed ${seed} --verbose${jobs ? " --jobs" : ""}`);
     if (verbose) console.log(r.trace);
   } else if (verbose) {
     console.log(

@@ -9,6 +9,8 @@ export interface SeedRunOptions {
   /** Ticks allowed after healing for a leader to be elected and commit (liveness). */
   livenessTicks?: number;
   app?: () => SimApp;
+  /** InstallSnapshot chunk sizes to draw from (default [3, 64, 4096], for tiny snapshots). */
+  snapshotChunkBytes?: readonly number[];
 }
 
 export interface SeedRunResult {
@@ -42,7 +44,7 @@ export function runSeed(opts: SeedRunOptions): SeedRunResult {
     snapshotThreshold: setup.rng.pick([10, 30, 100]),
     raft: {
       snapshotTailEntries: setup.rng.pick([0, 5, 20]),
-      snapshotChunkBytes: setup.rng.pick([3, 64, 4096]),
+      snapshotChunkBytes: setup.rng.pick(opts.snapshotChunkBytes ?? [3, 64, 4096]),
     },
     ...(opts.app ? { app: opts.app } : {}),
   });
