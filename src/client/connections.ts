@@ -26,6 +26,14 @@ export interface ConnectionOptions {
   maxAttempts?: number;
   /** How long a node that could not be reached is skipped, in ms. Default 1000. */
   downPenaltyMs?: number;
+  /**
+   * Ping an idle connection this often, in ms. A node that froze or sits behind a
+   * partition sends no reset, and a worker's assignment stream would wait on it
+   * forever; pings notice within keepaliveTimeMs + keepaliveTimeoutMs. Default 10000.
+   */
+  keepaliveTimeMs?: number;
+  /** How long a ping may go unanswered before the connection is dropped, in ms. Default 5000. */
+  keepaliveTimeoutMs?: number;
   /** Called before each retry (for logs and metrics). Default: none. */
   onRetry?: (info: {
     service: string;
@@ -110,6 +118,9 @@ export class Connections {
         "grpc.max_send_message_length": 64 * 1024 * 1024,
         "grpc.initial_reconnect_backoff_ms": 100,
         "grpc.max_reconnect_backoff_ms": 1_000,
+        "grpc.keepalive_time_ms": this.options.keepaliveTimeMs ?? 10_000,
+        "grpc.keepalive_timeout_ms": this.options.keepaliveTimeoutMs ?? 5_000,
+        "grpc.keepalive_permit_without_calls": 1,
         ...this.options.channelOptions,
       });
       this.clients.set(address, c);

@@ -104,6 +104,8 @@ export interface WorkerStats {
   duplicateAssignments: number;
   revoked: number;
   reconnects: number;
+  /** The node (host:port) whose assignment stream the worker is on, or null between streams. */
+  streamAddress: string | null;
 }
 
 interface Running {
@@ -132,13 +134,14 @@ export class Worker {
   private readonly finished: RecentKeys;
   private readonly stop = new AbortController();
   private stream: grpc.ClientReadableStream<WireAssignmentEvent> | null = null;
+  private streamAddress: string | null = null;
   private streamLoop: Promise<void> | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private heartbeatIntervalMs: number;
   private draining = false;
   private started = false;
   private closing: Promise<void> | null = null;
-  private readonly counters: Omit<WorkerStats, "running" | "queued"> = {
+  private readonly counters: Omit<WorkerStats, "running" | "queued" | "streamAddress"> = {
     completed: 0,
     failed: 0,
     rejectedReports: 0,
@@ -179,7 +182,12 @@ export class Worker {
 
   /** Counters and current load. */
   stats(): WorkerStats {
-    return { ...this.counters, running: this.running.size, queued: this.queued.length };
+    return {
+      ...this.counters,
+      running: this.running.size,
+      queued: this.queued.length,
+      streamAddress: this.stream === null ? null : this.streamAddress,
+    };
   }
 
   /**
@@ -343,6 +351,7 @@ export class Worker {
         return;
       }
       this.stream = stream;
+      this.streamAddress = address;
       stream.on("data", (ev: WireAssignmentEvent) => {
         received = true;
         this.onEvent(ev);

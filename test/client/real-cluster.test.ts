@@ -185,4 +185,62 @@ describe("SDK against a real 3-node cluster", () => {
       client.close();
     }
   });
+  it("a worker whose node freezes (no reset, nothing answers) moves its stream to another node", async () => {
+    const worker = new Worker({
+      endpoints: cluster.endpoints,
+      queues: ["freeze"],
+      concurrency: 2,
+      workerId: "freeze-worker",
+      reconnectBackoff: { initialMs: 50, maxMs: 300 },
+      attemptTimeoutMs: 1_000,
+      // Short pings so the test is quick; the default notices a frozen node in ~15 s.
+      keepaliveTimeMs: 1_000,
+      keepaliveTimeoutMs: 1_000,
+      timeoutMs: 30_000,
+      handler: async (job) => `ok ${job.id}`,
+    });
+    let frozenPid: number | undefined;
+    let client: RaftqClient | null = null;
+    try {
+      await worker.start();
+      client = new RaftqClient({ endpoints: cluster.endpoints, timeoutMs: 30_000 });
+      // One job through the stream first: the stream is then established, not still connecting.
+      await client.submit({ queue: "freeze", type: "warm-up" });
+      await until(() => worker.stats().completed >= 1, 20_000, "warm-up job done");
+      client.close();
+      const frozenAddress = worker.stats().streamAddress!;
+      const frozen = cluster.nodes.find((n) => n.address === frozenAddress)!;
+      frozenPid = frozen.process!.pid!;
+      process.kill(frozenPid, "SIGSTOP");
+      client = new RaftqClient({
+        endpoints: cluster.endpoints.filter((e) => e !== frozenAddress),
+        timeoutMs: 30_000,
+      });
+      const submitted = await client.submitMany(
+        Array.from({ length: 5 }, (_, i) => ({
+          queue: "freeze",
+          type: "t",
+          payload: `${i}`,
+          leaseMs: 3_000,
+        })),
+      );
+      const ids = submitted.map((r) => r.jobId);
+      await until(
+        async () => {
+          let done = 0;
+          for await (const j of client!.list({ queue: "freeze", state: "completed", pageSize: 100 }))
+            if (ids.includes(j.id)) done++;
+          return done === ids.length;
+        },
+        30_000,
+        "every job completed by the worker after it left the frozen node",
+      );
+      expect(worker.stats().reconnects).toBeGreaterThanOrEqual(1);
+      expect(worker.stats().streamAddress).not.toBe(frozenAddress);
+    } finally {
+      if (frozenPid !== undefined) process.kill(frozenPid, "SIGCONT");
+      await worker.close({ drain: false });
+      client?.close();
+    }
+  });
 });
