@@ -113,7 +113,9 @@ async function fullStatus(ctx: ApiContext): Promise<WireClusterStatus> {
           m.appliedIndex = self.appliedIndex;
         }
       } catch {
-        // Unreachable: report what the leader knows (is_alive says the rest).
+        // Unreachable: its role is unknown (UNSPECIFIED); report what this node knows
+        // of it (match index, is_alive, voter).
+        return;
       }
       if (m.role === "MEMBER_ROLE_UNSPECIFIED")
         m.role = m.voter ? "MEMBER_ROLE_FOLLOWER" : "MEMBER_ROLE_LEARNER";

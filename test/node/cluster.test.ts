@@ -117,21 +117,25 @@ describe("a three-node cluster of real processes", () => {
     await c.kill(victim);
     const t0 = Date.now();
     let deadAfterMs = -1;
+    let deadRole = "";
     while (Date.now() - t0 < 8000) {
-      const st = await c.call<{ members: { id: string; isAlive: boolean }[] }>(
+      const st = await c.call<{ members: { id: string; isAlive: boolean; role: string }[] }>(
         leader,
         "ClusterService",
         "GetClusterStatus",
         {},
       );
-      if (st.members.find((m) => m.id === victim)?.isAlive === false) {
+      const m = st.members.find((x) => x.id === victim);
+      if (m?.isAlive === false) {
         deadAfterMs = Date.now() - t0;
+        deadRole = m.role;
         break;
       }
       await sleep(100);
     }
     expect(deadAfterMs).toBeGreaterThan(2000); // not before the 3 s window...
     expect(deadAfterMs).toBeLessThan(6000); // ...and soon after it
+    expect(deadRole).toBe("MEMBER_ROLE_UNSPECIFIED"); // it did not answer: its role is not known
     await c.startNode(victim);
     let alive = false;
     for (let i = 0; i < 100 && !alive; i++) {
