@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadRaftqProto, type RaftqPackage } from "../../src/api/proto.js";
+import { loadRaftqProto, type RaftqPackage } from "../../src/wire/proto.js";
 import { cpuSample, rssBytes, type CpuSample } from "./procstat.js";
 import { LinkProxy } from "./proxy.js";
 

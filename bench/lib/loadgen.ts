@@ -14,7 +14,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { loadRaftqProto } from "../../src/api/proto.js";
+import { loadRaftqProto } from "../../src/wire/proto.js";
 import { thin } from "./stats.js";
 
 export interface LoadConfig {

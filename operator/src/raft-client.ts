@@ -4,7 +4,7 @@
  * closed with close().
  */
 import * as grpc from "@grpc/grpc-js";
-import { loadRaftqProto, type RaftqPackage } from "../../src/api/proto.js";
+import { loadRaftqProto, type RaftqPackage } from "../../src/wire/proto.js";
 import { factsFromWire, type ClusterFacts, type WireClusterStatus } from "./facts.js";
 
 type Unary = (

@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { NodeError, notLeader } from "../node/errors.js";
-import { loadRaftqProto, type RaftqPackage } from "./proto.js";
+import { loadRaftqProto, type RaftqPackage } from "../wire/proto.js";
 
 /** Set on a call a follower forwards, so the leader never forwards it again. */
 export const FORWARDED_METADATA = "raftq-forwarded";

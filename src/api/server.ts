@@ -6,7 +6,7 @@ import { adminServiceHandlers } from "./admin-service.js";
 import { clusterServiceHandlers } from "./cluster-service.js";
 import type { ApiContext } from "./context.js";
 import { jobServiceHandlers } from "./job-service.js";
-import { loadRaftqProto } from "./proto.js";
+import { loadRaftqProto } from "../wire/proto.js";
 import { workerServiceHandlers } from "./worker-service.js";
 
 /** Largest client message (a SubmitJobs batch): 64 MiB. Single payloads are limited by the job limits. */

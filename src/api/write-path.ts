@@ -2,7 +2,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { encodeCommand, type ApplyResult, type ItemOutcome, type JobCommand } from "../jobs/index.js";
 import { NodeError } from "../node/errors.js";
 import type { ApiContext } from "./context.js";
-import type { RaftqPackage } from "./proto.js";
+import type { RaftqPackage } from "../wire/proto.js";
 
 type Call = { metadata: grpc.Metadata; getDeadline(): grpc.Deadline };
 

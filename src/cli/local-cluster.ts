@@ -10,7 +10,7 @@ import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RaftqClient } from "../client/client.js";
 import type { ClusterStatus } from "../client/types.js";
-import { findPackageRoot } from "../transport/package-root.js";
+import { findPackageRoot } from "../wire/package-root.js";
 import { isPortFree, pickPorts } from "./ports.js";
 
 /** Options of a {@link LocalCluster}. */

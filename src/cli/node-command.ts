@@ -1,4 +1,4 @@
-import { RaftqNode } from "../node/node.js";
+import { RaftqNode } from "./raftq-node.js";
 import { createLogger } from "../observability/logger.js";
 import { nodeHelp, parseNodeArgs } from "./node-options.js";
 

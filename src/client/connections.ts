@@ -5,7 +5,7 @@
  * the caller's deadline and a maximum number of attempts).
  */
 import * as grpc from "@grpc/grpc-js";
-import { loadRaftqProto } from "../api/proto.js";
+import { loadRaftqProto } from "../wire/proto.js";
 import { backoffDelayMs, sleep, type BackoffOptions } from "./backoff.js";
 import { RaftqError, toRaftqError } from "./errors.js";
 import type { WireClusterStatus } from "./wire.js";

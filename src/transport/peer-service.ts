@@ -6,7 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { join } from "node:path";
-import { findPackageRoot } from "./package-root.js";
+import { findPackageRoot } from "../wire/package-root.js";
 
 export const PEER_PROTO = "proto/raftq/v1/peer.proto";
 

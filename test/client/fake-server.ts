@@ -5,7 +5,7 @@
  * leader following is observable; `intercept` injects faults and delays.
  */
 import * as grpc from "@grpc/grpc-js";
-import { loadRaftqProto } from "../../src/api/proto.js";
+import { loadRaftqProto } from "../../src/wire/proto.js";
 import type { WireAssignmentEvent, WireJob, WireJobSpec, WireStatusUpdate } from "../../src/client/wire.js";
 
 export interface CallRecord {

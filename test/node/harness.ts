@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadRaftqProto, type RaftqPackage } from "../../src/api/proto.js";
+import { loadRaftqProto, type RaftqPackage } from "../../src/wire/proto.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const MAIN = join(REPO_ROOT, "src/cli/main.ts");

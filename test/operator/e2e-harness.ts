@@ -11,7 +11,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadRaftqProto, type RaftqPackage } from "../../src/api/proto.js";
+import { loadRaftqProto, type RaftqPackage } from "../../src/wire/proto.js";
 import type { StepAction } from "../../operator/src/actions.js";
 import type { Logger } from "../../operator/src/controller.js";
 import { quorum } from "../../operator/src/facts.js";

@@ -15,7 +15,7 @@ import * as grpc from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, rmSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
-import { loadRaftqProto } from "../../../src/api/proto.js";
+import { loadRaftqProto } from "../../../src/wire/proto.js";
 import { freePort, REPO_ROOT } from "../../node/harness.js";
 import { ApiError, type KObj, type Store } from "./store.js";
 

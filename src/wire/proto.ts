@@ -1,7 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { join } from "node:path";
-import { findPackageRoot } from "../transport/package-root.js";
+import { findPackageRoot } from "./package-root.js";
 
 /** proto-loader options shared by the server and the SDK: camelCase fields, numbers for 64-bit ints. */
 export const PROTO_LOADER_OPTIONS: protoLoader.Options = {

@@ -12,11 +12,11 @@ import { startHttpServer, type Readiness } from "../observability/http.js";
 import { Forwarder } from "../api/forwarder.js";
 import { addApiServices, createGrpcServer } from "../api/server.js";
 import type { ApiContext } from "../api/context.js";
-import { checkNodeConfig, type NodeConfig } from "./config.js";
-import { JobMachine } from "./job-machine.js";
-import { LeaderDuties } from "./leader-duties.js";
-import { Replica } from "./replica.js";
-import { WorkerHub } from "./worker-hub.js";
+import { checkNodeConfig, type NodeConfig } from "../node/config.js";
+import { JobMachine } from "../node/job-machine.js";
+import { LeaderDuties } from "../node/leader-duties.js";
+import { Replica } from "../node/replica.js";
+import { WorkerHub } from "../node/worker-hub.js";
 
 /** Applied may trail commit by this much and still count as ready. */
 const READY_APPLY_LAG_ENTRIES = 1000;
