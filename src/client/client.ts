@@ -146,7 +146,11 @@ export class RaftqClient {
     await this.connections.call("JobService", "RetryJob", { jobId }, WRITE, opts);
   }
 
-  /** The cluster as the leader sees it; `local` asks the answering node for its own view only. */
+  /**
+   * The cluster as the leader sees it; `local` asks the answering node for its own
+   * view only. When the node that answers knows no leader, each endpoint is asked
+   * once more before the answer says there is none.
+   */
   async clusterStatus(
     opts: CallOptions & { local?: boolean; endpoint?: string } = {},
   ): Promise<ClusterStatus> {
@@ -170,6 +174,19 @@ export class RaftqClient {
               ...(opts.signal ? { signal: opts.signal } : {}),
             },
           );
+    if (opts.endpoint === undefined && !req.local && w.leaderId === "") {
+      // The node that answered knows no leader (it has just started, or lost touch):
+      // another may. Ask each endpoint once before reporting a cluster without one.
+      for (const address of this.connections.endpoints) {
+        const other = await this.connections
+          .once<WireClusterStatus>("ClusterService", "GetClusterStatus", req, address, {
+            deadlineMs: Date.now() + 1_000,
+            ...(opts.signal ? { signal: opts.signal } : {}),
+          })
+          .catch(() => null);
+        if (other !== null && other.leaderId !== "") return statusFromWire(other);
+      }
+    }
     return statusFromWire(w);
   }
 
