@@ -77,7 +77,7 @@ export const NODE_OPTIONS: readonly NodeOption[] = [
   opt(
     "--advertise-address",
     "127.0.0.1:<grpc-port>",
-    "host:port other nodes use to reach this one",
+    "host:port other nodes use to reach this one (must match this node's --peers entry)",
     (c, v) => (c.advertiseAddress = v),
   ),
   opt(
@@ -120,7 +120,7 @@ export const NODE_OPTIONS: readonly NodeOption[] = [
   opt(
     "--snapshot-threshold",
     String(D.snapshotThreshold),
-    "Applied log entries between snapshots (log compaction)",
+    "Applied entries before a snapshot is considered (log compaction; docs/operations.md)",
     (c, v) => (c.snapshotThreshold = int("--snapshot-threshold", v)),
   ),
   opt(
@@ -170,9 +170,15 @@ export function parseNodeArgs(args: readonly string[], environment: NodeJS.Proce
     }
     o.apply(c, value);
   }
+  const self = c.peers.find((p) => p.id === c.id);
   if (c.advertiseAddress === null) {
-    const self = c.peers.find((p) => p.id === c.id);
     c.advertiseAddress = self?.address ?? `127.0.0.1:${c.grpcPort}`;
+  } else if (self !== undefined && self.address !== c.advertiseAddress) {
+    // The others dial what the configuration says; a different advertised address
+    // is a misconfiguration that would only show up as a member nobody reaches.
+    throw new Error(
+      `--advertise-address ${c.advertiseAddress} disagrees with this node's --peers entry ${c.id}=${self.address}: the other members dial the --peers address`,
+    );
   }
   return c;
 }
