@@ -2,10 +2,10 @@
 // Prints jobs/s (first submit to last completion) and submit-to-completed latency.
 // Run: npx tsx bench/cluster-e2e.ts [--quick]
 // Settings: BENCH_E2E_JOBS (50,000; quick 3,000).
+import { isMain, runStandalone } from "./lib/standalone.js";
 import { BenchCluster, sleep } from "./lib/cluster.js";
 import { cpuMeter, DEFAULT_LOAD, LoadGens, merge } from "./lib/loadgens.js";
 import type { LoadConfig } from "./lib/loadgen.js";
-import { machineLine } from "./lib/procstat.js";
 import { printRows, row, type Row } from "./lib/report.js";
 
 export interface E2eOptions {
@@ -119,14 +119,4 @@ export async function runE2e(c: BenchCluster, o: E2eOptions): Promise<Row[]> {
   return rows;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const quick = process.argv.includes("--quick");
-  console.log(machineLine());
-  const c = await BenchCluster.start({});
-  try {
-    await c.waitForLeader();
-    console.log(printRows(await runE2e(c, { quick })));
-  } finally {
-    await c.stop();
-  }
-}
+if (isMain(import.meta.url)) await runStandalone(runE2e);

@@ -1,11 +1,11 @@
 // Failover: kill -9 of the leader N times (20; quick 3) under light load; time from the kill
 // to the first acknowledged SubmitJob issued after it. Prints min, median, p99, max.
 // Run: npx tsx bench/cluster-failover.ts [--quick]   Settings: BENCH_KILLS.
+import { isMain, runStandalone } from "./lib/standalone.js";
 import { BenchCluster, sleep } from "./lib/cluster.js";
 import { measureFailover, type FailoverTarget } from "./lib/failover.js";
 import { DEFAULT_LOAD, LoadGens, merge } from "./lib/loadgens.js";
-import { machineLine } from "./lib/procstat.js";
-import { printRows, row, type Row } from "./lib/report.js";
+import { row, type Row } from "./lib/report.js";
 
 export function raftqFailoverTarget(c: BenchCluster): FailoverTarget {
   return {
@@ -73,13 +73,4 @@ export async function runFailover(c: BenchCluster, o: { quick: boolean; kills?: 
   ];
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const quick = process.argv.includes("--quick");
-  console.log(machineLine());
-  const c = await BenchCluster.start({});
-  try {
-    console.log(printRows(await runFailover(c, { quick })));
-  } finally {
-    await c.stop();
-  }
-}
+if (isMain(import.meta.url)) await runStandalone(runFailover);

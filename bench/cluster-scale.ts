@@ -4,10 +4,10 @@
 // Run: npx tsx bench/cluster-scale.ts [--quick]
 // Settings: BENCH_DEPTH (1,000,000; quick 20,000), BENCH_SECONDS (5; quick 2).
 import { performance } from "node:perf_hooks";
+import { isMain, runStandalone } from "./lib/standalone.js";
 import { BenchCluster, sleep } from "./lib/cluster.js";
 import { measureSubmit } from "./cluster-submit.js";
 import { DEFAULT_LOAD, LoadGens, merge } from "./lib/loadgens.js";
-import { machineLine } from "./lib/procstat.js";
 import { printRows, row, type Row } from "./lib/report.js";
 
 const HEAP = "raftq_process_nodejs_heap_size_used_bytes";
@@ -235,14 +235,4 @@ export async function runScale(c: BenchCluster, o: { quick: boolean; depth?: num
   return rows;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const quick = process.argv.includes("--quick");
-  console.log(machineLine());
-  const c = await BenchCluster.start({});
-  try {
-    await c.waitForLeader();
-    console.log(printRows(await runScale(c, { quick })));
-  } finally {
-    await c.stop();
-  }
-}
+if (isMain(import.meta.url)) await runStandalone(runScale);

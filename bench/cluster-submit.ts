@@ -2,11 +2,11 @@
 // (loopback, RocksDB data dirs, sync on), driven by separate load-generator processes.
 // Run: npx tsx bench/cluster-submit.ts [--quick]
 // Settings: BENCH_SECONDS (measure window, default 10; quick 2), BENCH_INFLIGHT (1,16,64,256).
+import { isMain, runStandalone } from "./lib/standalone.js";
 import { BenchCluster } from "./lib/cluster.js";
 import { cpuMeter, DEFAULT_LOAD, LoadGens, merge } from "./lib/loadgens.js";
 import type { LoadConfig } from "./lib/loadgen.js";
 import { printRows, row, type Row } from "./lib/report.js";
-import { machineLine } from "./lib/procstat.js";
 
 export interface SubmitOptions {
   quick: boolean;
@@ -117,15 +117,4 @@ export async function runSubmit(c: BenchCluster, o: SubmitOptions): Promise<Row[
   return rows;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const quick = process.argv.includes("--quick");
-  console.log(machineLine());
-  const c = await BenchCluster.start({});
-  try {
-    await c.waitForLeader();
-    const rows = await runSubmit(c, { quick });
-    console.log(printRows(rows));
-  } finally {
-    await c.stop();
-  }
-}
+if (isMain(import.meta.url)) await runStandalone(runSubmit);

@@ -11,6 +11,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { callUnary } from "../../src/wire/unary.js";
 import { loadRaftqProto, type RaftqPackage } from "../../src/wire/proto.js";
 import { cpuSample, rssBytes, type CpuSample } from "./procstat.js";
 import { LinkProxy } from "./proxy.js";
@@ -295,15 +296,7 @@ export class BenchCluster {
     request: unknown,
     timeoutMs = 5000,
   ): Promise<T> {
-    const c = this.client(id, service) as unknown as Record<
-      string,
-      (r: unknown, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res: T) => void) => void
-    >;
-    return new Promise((res, rej) =>
-      c[method]!.call(c, request, { deadline: new Date(Date.now() + timeoutMs) }, (e, r) =>
-        e ? rej(e) : res(r),
-      ),
-    );
+    return callUnary<T>(this.client(id, service), method, request, timeoutMs);
   }
 
   async localStatus(id: string): Promise<LocalStatus> {

@@ -4,14 +4,9 @@
  * closed with close().
  */
 import * as grpc from "@grpc/grpc-js";
+import { callUnary } from "../../src/wire/unary.js";
 import { loadRaftqProto, type RaftqPackage } from "../../src/wire/proto.js";
 import { factsFromWire, type ClusterFacts, type WireClusterStatus } from "./facts.js";
-
-type Unary = (
-  req: unknown,
-  opts: grpc.CallOptions,
-  cb: (e: grpc.ServiceError | null, res: unknown) => void,
-) => void;
 
 export const STATUS_DEADLINE_MS = 2_000;
 /** Membership changes answer after commit; the node's own proposal timeout is 5 s. */
@@ -40,12 +35,7 @@ export class RaftClient {
     req: unknown,
     timeoutMs: number,
   ): Promise<T> {
-    const c = this.client(address, service) as unknown as Record<string, Unary>;
-    const fn = c[method];
-    if (fn === undefined) return Promise.reject(new Error(`${service}.${method} does not exist`));
-    return new Promise((res, rej) =>
-      fn.call(c, req, { deadline: new Date(Date.now() + timeoutMs) }, (e, r) => (e ? rej(e) : res(r as T))),
-    );
+    return callUnary<T>(this.client(address, service), method, req, timeoutMs);
   }
 
   /**

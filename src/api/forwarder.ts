@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { NodeError, notLeader } from "../node/errors.js";
+import { callUnary } from "../wire/unary.js";
 import { loadRaftqProto, type RaftqPackage } from "../wire/proto.js";
 
 /** Set on a call a follower forwards, so the leader never forwards it again. */
@@ -95,21 +96,7 @@ export class Forwarder {
     address: string,
     timeoutMs: number,
   ): Promise<Res> {
-    const client = this.client(service, address) as unknown as Record<
-      string,
-      (
-        req: unknown,
-        md: grpc.Metadata,
-        opts: grpc.CallOptions,
-        cb: (e: grpc.ServiceError | null, r: Res) => void,
-      ) => void
-    >;
-    const fn = client[method]!;
-    return new Promise<Res>((resolve, reject) => {
-      fn.call(client, request, new grpc.Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (e, r) =>
-        e === null ? resolve(r) : reject(e),
-      );
-    });
+    return callUnary<Res>(this.client(service, address), method, request, timeoutMs);
   }
 
   close(): void {

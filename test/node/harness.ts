@@ -9,6 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { callUnary } from "../../src/wire/unary.js";
 import { loadRaftqProto, type RaftqPackage } from "../../src/wire/proto.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
@@ -197,15 +198,7 @@ export class ProcCluster {
     request: unknown,
     timeoutMs = 10_000,
   ): Promise<T> {
-    const c = this.client(id, service) as unknown as Record<
-      string,
-      (r: unknown, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, res: T) => void) => void
-    >;
-    return new Promise((res, rej) =>
-      c[method]!.call(c, request, { deadline: new Date(Date.now() + timeoutMs) }, (e, r) =>
-        e ? rej(e) : res(r),
-      ),
-    );
+    return callUnary<T>(this.client(id, service), method, request, timeoutMs);
   }
 
   /** This node's own view (no forwarding). */

@@ -11,6 +11,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { callUnary } from "../../src/wire/unary.js";
 import { loadRaftqProto, type RaftqPackage } from "../../src/wire/proto.js";
 import type { StepAction } from "../../operator/src/actions.js";
 import type { Logger } from "../../operator/src/controller.js";
@@ -23,12 +24,6 @@ import { kubeconfigYaml, startStandInApiServer, type StandInServer } from "./sta
 import type { KObj } from "./stand-in/store.js";
 
 const NS = "default";
-
-type Unary = (
-  r: unknown,
-  o: grpc.CallOptions,
-  cb: (e: grpc.ServiceError | null, res: unknown) => void,
-) => void;
 
 export interface StatusSample {
   at: number;
@@ -184,10 +179,7 @@ export class World {
       c = new (loadRaftqProto().pkg[service])(address, grpc.credentials.createInsecure());
       this.clients.set(key, c);
     }
-    const fn = (c as unknown as Record<string, Unary>)[method]!;
-    return new Promise((res, rej) =>
-      fn.call(c, req, { deadline: new Date(Date.now() + timeoutMs) }, (e, r) => (e ? rej(e) : res(r as T))),
-    );
+    return callUnary<T>(c, method, req, timeoutMs);
   }
 
   /** Submits jobs back to back to Ready members; a failed submit is retried with the same key. */

@@ -15,6 +15,7 @@ import * as grpc from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, rmSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
+import { callUnary } from "../../../src/wire/unary.js";
 import { loadRaftqProto } from "../../../src/wire/proto.js";
 import { freePort, REPO_ROOT } from "../../node/harness.js";
 import { ApiError, type KObj, type Store } from "./store.js";
@@ -428,17 +429,8 @@ function podIsReady(p: KObj): boolean {
 async function preStopStepDown(address: string): Promise<void> {
   const Ctor = loadRaftqProto().pkg.AdminService;
   const client = new Ctor(address, grpc.credentials.createInsecure());
-  const call = client as unknown as Record<
-    string,
-    (r: unknown, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void) => void
-  >;
-  await new Promise<void>((res) =>
-    call["TransferLeadership"]!.call(
-      client,
-      { toId: "", onlyIfLeader: true },
-      { deadline: new Date(Date.now() + 8000) },
-      () => res(),
-    ),
+  await callUnary(client, "TransferLeadership", { toId: "", onlyIfLeader: true }, 8000).catch(
+    () => undefined, // best effort, as a preStop hook is
   );
   client.close();
 }
