@@ -28,7 +28,7 @@ export interface GrpcTransportOptions {
   readonly maxMessageBytes?: number;
   /** First reconnect delay. Default 100 ms. */
   readonly reconnectMinMs?: number;
-  /** Longest reconnect delay. Default 5000 ms. */
+  /** Longest reconnect delay. Default 1000 ms. */
   readonly reconnectMaxMs?: number;
   /** An outbound stream not accepted within this long is retried. Default 5000 ms. */
   readonly connectTimeoutMs?: number;
@@ -66,7 +66,7 @@ export class GrpcTransport implements Transport {
     this.maxQueuedBytesPerPeer = opts.maxQueuedBytesPerPeer ?? 64 * MiB;
     this.maxMessageBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.reconnectMinMs = opts.reconnectMinMs ?? 100;
-    this.reconnectMaxMs = opts.reconnectMaxMs ?? 5000;
+    this.reconnectMaxMs = opts.reconnectMaxMs ?? 1000;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5000;
     this.logger = (opts.logger ?? pino({ enabled: false })).child({ component: "transport" });
     this.random = opts.random ?? Math.random;
@@ -86,6 +86,8 @@ export class GrpcTransport implements Transport {
       selfId: this.selfId,
       maxStreams: opts.maxInboundStreams ?? 256,
       logger: this.logger,
+      // A peer that dials us has (re)started: our link to it stops waiting out its backoff.
+      onPeerUp: (from) => this.links.get(from)?.retryNow(),
     });
     peerService(); // load the .proto now: a missing file fails at startup, not on first send
   }

@@ -28,6 +28,8 @@ export interface InboundOptions {
   /** Refuse streams beyond this many distinct senders (RESOURCE_EXHAUSTED). */
   readonly maxStreams: number;
   readonly logger: Logger;
+  /** Called when a peer's stream is accepted: that peer is up, whatever our own link to it believes. */
+  readonly onPeerUp?: (from: NodeId) => void;
 }
 
 type ServerCall = grpc.ServerReadableStream<PeerBatchWire, PeerStreamSummaryWire>;
@@ -121,6 +123,7 @@ export class InboundPeers {
       return reject(grpc.status.RESOURCE_EXHAUSTED, `more than ${this.opts.maxStreams} peer streams`);
     }
     this.streams.set(from, stream);
+    this.opts.onPeerUp?.(from);
 
     call.on("data", (batch: PeerBatchWire) => {
       if (done) return;

@@ -102,6 +102,20 @@ export class PeerLink {
     this.flush(attempt);
   }
 
+  /**
+   * The peer is up (it opened a stream to us): if this link is waiting out a
+   * backoff, connect now. Without this, a node restarted after a few failed
+   * attempts stayed unreachable in our direction for up to the longest delay,
+   * and an election needing its votes waited that long (failover took 2 s).
+   */
+  retryNow(): void {
+    if (this.state !== "backoff" || this.reconnectTimer === undefined) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.failedAttempts = 0;
+    this.connect();
+  }
+
   stats(): PeerStats {
     return {
       address: this.opts.address,

@@ -117,6 +117,25 @@ describe("GrpcTransport on loopback", () => {
     expect(a.transport.stats().peers.get("b")!.failures).toBeGreaterThan(failuresBefore); // still retrying
   });
 
+  it("a restarted peer that dials us is dialled back at once, not after our backoff", async () => {
+    // Backoff so slow that only the wake-up can explain a prompt reconnect.
+    const slow = { reconnectMinMs: 20_000, reconnectMaxMs: 20_000 };
+    const a = await node("a", slow);
+    const port = await freePort();
+    const bAddress = `127.0.0.1:${port}`;
+    a.transport.setPeers(new Map([["b", bAddress]]));
+    await waitFor(
+      "a's first attempt to reach b failed",
+      () => a.transport.stats().peers.get("b")!.failures >= 1,
+    );
+    const b = await node("b", { port, ...slow });
+    b.transport.setPeers(new Map([["a", a.address]]));
+    await waitConnected(b, "a");
+    await waitConnected(a, "b"); // within waitFor's 5 s, far below the 20 s backoff
+    a.transport.send([heartbeat("a", "b", 7)]);
+    await waitFor("b hears a", () => commits(b.received, "a").includes(7));
+  });
+
   it("rejects a peer from another cluster, logs it once, and the rejected sender delivers nothing", async () => {
     const lines: string[] = [];
     const logger = pino({ level: "warn" }, { write: (line: string) => lines.push(line) });
