@@ -14,6 +14,7 @@ import type { RaftStorage, WriteBatch } from "../storage/index.js";
 import type { Transport } from "../transport/index.js";
 import type { NodeMetrics } from "../observability/metrics.js";
 import { NodeError, notLeader } from "./errors.js";
+import { WallClockTicker } from "./ticker.js";
 import type { StateMachine } from "./state-machine.js";
 
 export interface ReplicaOptions {
@@ -91,7 +92,7 @@ const SNAPSHOT_LOG_TO_STATE_RATIO = 0.5;
 export class Replica {
   readonly core: RaftCore;
   private readonly o: ReplicaOptions;
-  private ticker: NodeJS.Timeout | null = null;
+  private ticker: WallClockTicker | null = null;
   private loopScheduled = false;
   private inLoop = false;
   private stopped = false;
@@ -131,13 +132,19 @@ export class Replica {
       this.kick();
     });
     this.updatePeers();
-    this.ticker = setInterval(() => this.onTick(), this.o.tickMs);
+    // A late timer callback runs the ticks that are due, up to 3 (see WallClockTicker).
+    this.ticker = new WallClockTicker({
+      tickMs: this.o.tickMs,
+      maxCatchUpTicks: 3,
+      onTick: () => this.onTick(),
+    });
+    this.ticker.start();
     this.kick();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.ticker !== null) clearInterval(this.ticker);
+    this.ticker?.stop();
     this.ticker = null;
     const err = new NodeError("UNAVAILABLE", "the node is shutting down");
     for (const p of this.queue.splice(0)) p.reject(err);
