@@ -17,6 +17,7 @@ import { runFailover } from "./cluster-failover.js";
 import { runScale } from "./cluster-scale.js";
 import { runSubmit } from "./cluster-submit.js";
 import { etcdAvailable, runEtcd } from "./compare-etcd.js";
+import { buildProduct, harnessWithoutSourceMaps } from "./lib/build.js";
 import { BenchCluster, REPO_ROOT } from "./lib/cluster.js";
 import { loadLine, machineLine } from "./lib/procstat.js";
 import { printRows, type Row } from "./lib/report.js";
@@ -45,7 +46,7 @@ const MICRO: { file: string; env: Record<string, string> }[] = [
 ];
 
 async function withCluster<T>(fn: (c: BenchCluster) => Promise<T>): Promise<T> {
-  const c = await BenchCluster.start({});
+  const c = await BenchCluster.start({ entry: "built" });
   try {
     await c.waitForLeader();
     return await fn(c);
@@ -54,6 +55,8 @@ async function withCluster<T>(fn: (c: BenchCluster) => Promise<T>): Promise<T> {
   }
 }
 
+harnessWithoutSourceMaps();
+buildProduct();
 const started = Date.now();
 console.log(`raftq cluster benchmarks${quick ? " (--quick)" : ""}: ${machineLine()}`);
 const rows: Row[] = [];

@@ -17,7 +17,9 @@ import { cpuSample, rssBytes, type CpuSample } from "./procstat.js";
 import { LinkProxy } from "./proxy.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
-const MAIN = join(REPO_ROOT, "src/cli/main.ts");
+const MAIN_SOURCE = join(REPO_ROOT, "src/cli/main.ts");
+/** What `npm run build` produces and the image runs (see bench/lib/build.ts). */
+const MAIN_BUILT = join(REPO_ROOT, "dist/src/cli/main.js");
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -93,6 +95,8 @@ export interface ClusterOptions {
   /** node flags such as --cpu-prof */
   nodeArgs?: string[];
   logLevel?: string;
+  /** "built": run dist/src/cli/main.js (call buildProduct() first); "source" (default): src/ through tsx. */
+  entry?: "source" | "built";
 }
 
 export class BenchCluster {
@@ -171,9 +175,7 @@ export class BenchCluster {
     if (n.proc !== null) throw new Error(`${id} is running`);
     const args = [
       ...(this.opts.nodeArgs ?? []),
-      "--import",
-      "tsx",
-      MAIN,
+      ...(this.opts.entry === "built" ? [MAIN_BUILT] : ["--import", "tsx", MAIN_SOURCE]),
       "node",
       "--id",
       n.id,

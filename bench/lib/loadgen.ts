@@ -15,6 +15,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { loadRaftqProto } from "../../src/wire/proto.js";
+import { harnessWithoutSourceMaps } from "./build.js";
 import { thin } from "./stats.js";
 
 export interface LoadConfig {
@@ -314,6 +315,7 @@ function finish(cfg: LoadConfig): void {
   send({ type: "result", result });
 }
 
+harnessWithoutSourceMaps();
 let config: LoadConfig | null = null;
 let runner: Promise<void> | null = null;
 

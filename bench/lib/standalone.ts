@@ -1,7 +1,8 @@
 /**
  * Running one bench/cluster-*.ts section on its own (`npx tsx bench/cluster-e2e.ts [--quick]`):
- * a fresh 3-node cluster, the section, its rows, the cluster stopped.
+ * the product built (bench/lib/build.ts), a fresh 3-node cluster, the section, its rows, the cluster stopped.
  */
+import { buildProduct, harnessWithoutSourceMaps } from "./build.js";
 import { BenchCluster } from "./cluster.js";
 import { machineLine } from "./procstat.js";
 import { printRows, type Row } from "./report.js";
@@ -16,7 +17,9 @@ export function isMain(moduleUrl: string): boolean {
 export async function runStandalone(section: Section): Promise<void> {
   const quick = process.argv.includes("--quick");
   console.log(machineLine());
-  const c = await BenchCluster.start({});
+  harnessWithoutSourceMaps();
+  buildProduct();
+  const c = await BenchCluster.start({ entry: "built" });
   try {
     await c.waitForLeader();
     console.log(printRows(await section(c, { quick })));
