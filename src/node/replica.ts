@@ -360,7 +360,12 @@ export class Replica {
     const early: Message[] = [];
     const late: Message[] = [];
     for (const m of rd.messages) (isLeaderSafe(m) ? early : late).push(m);
-    if (early.length > 0) this.o.transport.send(early);
+    // Appends carrying entries leave first: followers' fsyncs are on the commit
+    // path. Without entries they only tell followers the new commit index, and
+    // the waiting clients come first (apply and answer, then send; Raft
+    // tolerates the reordering against later appends).
+    const carriesEntries = rd.entries.length > 0 || rd.snapshot !== null || rd.localSnapshot !== null;
+    if (early.length > 0 && carriesEntries) this.o.transport.send(early);
 
     // Apply before this batch's fsync: committed entries are durable on a quorum
     // already (a leader counts itself only after its own write, in advance()), so
@@ -373,6 +378,8 @@ export class Replica {
     for (const e of rd.committedEntries) this.applyBacklog.push({ kind: "entry", entry: e });
     if (this.applyBacklog.length > MAX_APPLY_BACKLOG) throw new Error("apply backlog exceeded its bound");
     this.drainApply();
+    // The clients' answers are written by promise continuations: let them go first.
+    if (early.length > 0 && !carriesEntries) setImmediate(() => this.o.transport.send(early));
 
     const batch: { -readonly [K in keyof WriteBatch]: WriteBatch[K] } = {};
     if (rd.entries.length > 0) batch.entries = rd.entries;
