@@ -3,17 +3,19 @@ import {
   EntryType,
   RaftCore,
   type ConfChange,
-  type HardState,
   type Entry,
   type Message,
   type NodeId,
   type Ready,
   type Snapshot,
 } from "../raft/index.js";
-import type { RaftStorage, WriteBatch } from "../storage/index.js";
+import type { RaftStorage } from "../storage/index.js";
 import type { Transport } from "../transport/index.js";
 import type { NodeMetrics } from "../observability/metrics.js";
 import { NodeError, notLeader } from "./errors.js";
+import { PendingReads } from "./pending-reads.js";
+import { ReadyWrites } from "./ready-writes.js";
+import { SnapshotScheduler } from "./snapshot-scheduler.js";
 import { WallClockTicker } from "./ticker.js";
 import type { StateMachine } from "./state-machine.js";
 
@@ -58,30 +60,12 @@ interface QueuedProposal {
   reject(error: unknown): void;
 }
 
-interface ReadWaiter {
-  readonly deadlineMs: number;
-  index: number;
-  resolve(index: number): void;
-  reject(error: unknown): void;
-}
-
 type ApplyItem = { kind: "entry"; entry: Entry } | { kind: "restore"; snapshot: Snapshot };
 
 /** Most committed entries waiting while a snapshot is being serialized (back-pressure ends proposals first). */
 const MAX_APPLY_BACKLOG = 1_000_000;
 /** Most linearizable reads waiting at once. */
 const MAX_PENDING_READS = 10_000;
-/** Time slice for snapshot serialization before yielding to the event loop. */
-const SNAPSHOT_SLICE_MS = 4;
-/**
- * A snapshot is due past snapshotThreshold entries *and* once the entries
- * applied since the last one hold at least this fraction of its size. With a
- * small queue that is simply every snapshotThreshold entries; with a large one
- * (300k pending jobs = ~50 MB) snapshotting every 1000 entries would serialize
- * 50 MB per 200 kB of log. This keeps the cost per logged byte constant and the
- * log at most about this fraction of the state's size.
- */
-const SNAPSHOT_LOG_TO_STATE_RATIO = 0.5;
 
 /**
  * The runtime around one RaftCore: ticks it on a timer, persists each Ready
@@ -102,26 +86,33 @@ export class Replica {
   /** Proposals in the log awaiting apply, by index (insertion order = deadline order). */
   private readonly waiters = new Map<number, Waiter>();
   private pendingCounted = 0;
-  private readonly reads = new Map<number, ReadWaiter>();
-  private nextReadId = 1;
+  private readonly reads: PendingReads;
   private readonly applyBacklog: ApplyItem[] = [];
-  private snapshotting = false;
+  private readonly snapshots: SnapshotScheduler;
   private lastLeader: NodeId | null = null;
   private peersKey = "";
   /** A Ready's write is in flight: heartbeats and appends leave through sendEarlyMessages meanwhile. */
   private writing = false;
-  /** Size of the latest snapshot, and bytes of the entries applied since (see SNAPSHOT_LOG_TO_STATE_RATIO). */
-  private lastSnapshotBytes: number;
-  private appliedBytesSinceSnapshot = 0;
-  /** Term and vote last written; a hard state that differs only in commit is not worth an fsync. */
-  private writtenTermVote: { term: number; vote: NodeId | null } | null = null;
-  /** A commit-only hard state not yet written: it rides along with the next write. */
-  private unwrittenHardState: HardState | null = null;
+  /** What each Ready writes (see ReadyWrites: commit-only hard states ride along). */
+  private readonly writes = new ReadyWrites();
 
   constructor(options: ReplicaOptions) {
     this.o = options;
     this.core = options.core;
-    this.lastSnapshotBytes = options.core.latestSnapshot()?.data.byteLength ?? 0;
+    this.reads = new PendingReads(MAX_PENDING_READS, options.proposalTimeoutMs);
+    this.snapshots = new SnapshotScheduler({
+      core: options.core,
+      stateMachine: options.stateMachine,
+      logger: options.logger,
+      metrics: options.metrics,
+      snapshotThreshold: options.snapshotThreshold,
+      guard: (fn) => this.guard(fn),
+      isStopped: () => this.stopped,
+      onDone: () => {
+        this.drainApply();
+        this.kick();
+      },
+    });
   }
 
   start(): void {
@@ -150,8 +141,7 @@ export class Replica {
     for (const p of this.queue.splice(0)) p.reject(err);
     for (const w of this.waiters.values()) w.reject(err);
     this.waiters.clear();
-    for (const r of this.reads.values()) r.reject(err);
-    this.reads.clear();
+    this.reads.rejectAll(err);
     // Let an in-progress Ready finish its write.
     for (let i = 0; i < 200 && this.inLoop; i++) await new Promise((r) => setTimeout(r, 5));
   }
@@ -254,11 +244,7 @@ export class Replica {
    * committed before the call (Raft thesis §6.4, ReadIndex).
    */
   readIndex(): Promise<number> {
-    if (this.reads.size >= MAX_PENDING_READS)
-      return Promise.reject(new NodeError("RESOURCE_EXHAUSTED", "too many linearizable reads pending"));
-    const id = this.nextReadId++;
-    return new Promise((resolve, reject) => {
-      this.reads.set(id, { deadlineMs: Date.now() + this.o.proposalTimeoutMs, index: -2, resolve, reject });
+    return this.reads.add(Date.now(), (id) => {
       this.guard(() => this.core.readIndex(id));
       this.kick();
     });
@@ -318,11 +304,7 @@ export class Replica {
         ),
       );
     }
-    for (const [id, r] of this.reads) {
-      if (r.deadlineMs > now) continue;
-      this.reads.delete(id);
-      r.reject(new NodeError("DEADLINE_EXCEEDED", `no read index within ${this.o.proposalTimeoutMs} ms`));
-    }
+    this.reads.expire(now);
   }
 
   /** Send what need not wait for the write in flight (see RaftCore.takeEarlyMessages). */
@@ -381,26 +363,8 @@ export class Replica {
     // The clients' answers are written by promise continuations: let them go first.
     if (early.length > 0 && !carriesEntries) setImmediate(() => this.o.transport.send(early));
 
-    const batch: { -readonly [K in keyof WriteBatch]: WriteBatch[K] } = {};
-    if (rd.entries.length > 0) batch.entries = rd.entries;
-    const snap = rd.snapshot ?? rd.localSnapshot;
-    if (snap !== null) batch.snapshot = snap;
-    if (rd.compactedThrough > 0 && snap === null) batch.compactThrough = rd.compactedThrough;
-    const hs = rd.hardState ?? this.unwrittenHardState;
-    const onlyCommitMoved =
-      hs !== null &&
-      this.writtenTermVote !== null &&
-      hs.term === this.writtenTermVote.term &&
-      hs.vote === this.writtenTermVote.vote;
-    if (hs !== null && (!onlyCommitMoved || Object.keys(batch).length > 0)) {
-      batch.hardState = hs;
-      this.unwrittenHardState = null;
-    } else if (hs !== null) {
-      // Raft does not need the commit index durable (a restarted node learns it
-      // again from the leader); write it with the next batch instead of syncing now.
-      this.unwrittenHardState = hs;
-    }
-    if (Object.keys(batch).length > 0) {
+    const batch = this.writes.batchFor(rd);
+    if (batch !== null) {
       const t0 = performance.now();
       this.writing = true;
       try {
@@ -409,43 +373,34 @@ export class Replica {
         this.writing = false;
       }
       this.o.metrics?.fsyncSeconds.observe((performance.now() - t0) / 1000);
-      if (batch.hardState !== undefined)
-        this.writtenTermVote = { term: batch.hardState.term, vote: batch.hardState.vote };
+      this.writes.persisted(batch);
       if (rd.entries.length > 0) this.o.metrics?.appendBatchEntries.observe(rd.entries.length);
       if (rd.localSnapshot !== null) this.o.metrics?.snapshotBytes.set(rd.localSnapshot.data.byteLength);
     }
     if (late.length > 0) this.o.transport.send(late);
 
-    for (const rs of rd.readStates) {
-      const r = this.reads.get(rs.requestId);
-      if (r === undefined) continue;
-      if (rs.index < 0) {
-        this.reads.delete(rs.requestId);
-        r.reject(notLeader(this.leaderId()));
-      } else r.index = rs.index;
-    }
+    this.reads.answered(rd.readStates, () => notLeader(this.leaderId()));
     this.core.advance(rd);
     this.drainApply();
-    this.maybeSnapshot();
+    this.snapshots.maybeStart();
     this.afterReady();
   }
 
   private drainApply(): void {
-    if (this.snapshotting) return;
+    if (this.snapshots.busy) return; // the state must not change under the serializer
     const sm = this.o.stateMachine;
     let n = 0;
     for (; n < this.applyBacklog.length; n++) {
       const item = this.applyBacklog[n]!;
       if (item.kind === "restore") {
         sm.restore(item.snapshot.data, item.snapshot.metadata.index);
-        this.lastSnapshotBytes = item.snapshot.data.byteLength;
-        this.appliedBytesSinceSnapshot = 0;
+        this.snapshots.restored(item.snapshot.data.byteLength);
         this.failWaitersThrough(item.snapshot.metadata.index);
         continue;
       }
       const e = item.entry;
       if (e.index <= sm.appliedIndex) continue;
-      this.appliedBytesSinceSnapshot += e.data.byteLength;
+      this.snapshots.applied(e.data.byteLength);
       let result: unknown;
       if (e.type === EntryType.Normal && e.data.byteLength > 0) result = sm.apply(e.index, e.data);
       else sm.skip(e.index);
@@ -470,29 +425,8 @@ export class Replica {
       }
     }
     this.applyBacklog.splice(0, n);
-    const applied = sm.appliedIndex;
-    for (const [id, r] of this.reads) {
-      if (r.index >= 0 && r.index <= applied) {
-        this.reads.delete(id);
-        r.resolve(r.index);
-      }
-    }
+    this.reads.applied(sm.appliedIndex);
     this.o.metrics?.proposalsPending.set(this.pendingCounted);
-  }
-
-  /**
-   * Start a snapshot when one is due. Called only right after advance(): entries
-   * are applied before their Ready is advanced, and the core accepts a snapshot
-   * only at an index it has seen applied.
-   */
-  private maybeSnapshot(): void {
-    if (
-      !this.snapshotting &&
-      this.core.entriesSinceSnapshot() >= this.o.snapshotThreshold &&
-      this.appliedBytesSinceSnapshot >= this.lastSnapshotBytes * SNAPSHOT_LOG_TO_STATE_RATIO
-    ) {
-      void this.takeSnapshot();
-    }
   }
 
   /** Proposals whose entries a snapshot replaced: their outcome is unknown to us. */
@@ -520,48 +454,6 @@ export class Replica {
     }
     this.updatePeers();
     this.o.onProgress?.();
-  }
-
-  /** Serialize the state machine in slices so heartbeats keep flowing, then hand it to the core. */
-  private async takeSnapshot(): Promise<void> {
-    this.snapshotting = true;
-    const t0 = performance.now();
-    try {
-      const index = this.o.stateMachine.appliedIndex;
-      const bytesCovered = this.appliedBytesSinceSnapshot;
-      const chunks: Uint8Array[] = [];
-      let total = 0;
-      const gen = this.o.stateMachine.snapshotChunks();
-      for (;;) {
-        const sliceStart = performance.now();
-        let done = false;
-        while (performance.now() - sliceStart < SNAPSHOT_SLICE_MS) {
-          const r = gen.next();
-          if (r.done) {
-            done = true;
-            break;
-          }
-          chunks.push(r.value);
-          total += r.value.byteLength;
-        }
-        if (done) break;
-        await new Promise((r) => setImmediate(r));
-        if (this.stopped) return;
-      }
-      const data = concatChunks(chunks, total);
-      if (index > (this.core.latestSnapshot()?.metadata.index ?? 0)) {
-        this.guard(() => this.core.createSnapshot(index, data));
-        this.lastSnapshotBytes = total;
-        this.appliedBytesSinceSnapshot = Math.max(0, this.appliedBytesSinceSnapshot - bytesCovered);
-        this.o.metrics?.snapshots.inc();
-        this.o.metrics?.snapshotSeconds.observe((performance.now() - t0) / 1000);
-        this.o.logger.info({ index, bytes: total, ms: Math.round(performance.now() - t0) }, "snapshot taken");
-      }
-    } finally {
-      this.snapshotting = false;
-      this.drainApply();
-      this.kick();
-    }
   }
 
   private updatePeers(): void {
@@ -595,15 +487,4 @@ export class Replica {
 
 function isLeaderSafe(m: Message): boolean {
   return m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
-}
-
-function concatChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
 }
