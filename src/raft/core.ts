@@ -12,6 +12,8 @@ import {
   voters,
 } from "./membership.js";
 import { Progress } from "./progress.js";
+import { ReadIndexQueue } from "./read-index.js";
+import { SnapshotReceiver } from "./snapshot-receiver.js";
 import {
   EntryType,
   type AppendRequest,
@@ -87,23 +89,6 @@ export interface RaftStatus {
   readonly peers: readonly PeerStatus[];
 }
 
-interface PendingRead {
-  readonly requestId: number;
-  /** Who asked: this node, or a follower that forwarded it. */
-  readonly from: NodeId;
-  readonly index: number;
-  readonly seq: number;
-  readonly acks: Set<NodeId>;
-}
-
-interface IncomingSnapshot {
-  readonly index: number;
-  readonly term: number;
-  readonly totalBytes: number;
-  readonly chunks: Uint8Array[];
-  received: number;
-}
-
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -134,13 +119,10 @@ export class RaftCore {
   private uncommittedBytes = 0;
   private msgs: Message[] = [];
   private readStates: ReadState[] = [];
-  private pendingReads: PendingRead[] = [];
-  /** Reads that arrived before this leader committed an entry of its own term. */
-  private readsAwaitingCommit: { requestId: number; from: NodeId }[] = [];
-  private readSeq = 0;
+  private readonly reads = new ReadIndexQueue();
   /** Latest snapshot (local or installed), kept to send to followers. */
   private snapshot: Snapshot | null = null;
-  private incoming: IncomingSnapshot | null = null;
+  private readonly snapshotReceiver: SnapshotReceiver;
   private pendingInstall: Snapshot | null = null;
   private pendingLocalSnapshot: Snapshot | null = null;
   private pendingCompactedThrough = 0;
@@ -151,6 +133,7 @@ export class RaftCore {
 
   constructor(input: RaftConfigInput, persisted?: PersistedRaftState) {
     this.config = resolveConfig(input);
+    this.snapshotReceiver = new SnapshotReceiver(this.config.maxSnapshotBytes);
     this.id = this.config.id;
     const hs = persisted?.hardState ?? { term: 0, vote: null, commit: 0 };
     const hasState = persisted !== undefined && (persisted.snapshot !== null || persisted.entries.length > 0);
@@ -236,7 +219,7 @@ export class RaftCore {
     }
     if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      this.bcastHeartbeat(this.pendingReads.length > 0 ? this.readSeq : 0);
+      this.bcastHeartbeat(this.reads.heartbeatContext());
       this.retransmitSnapshots();
     }
   }
@@ -500,8 +483,17 @@ export class RaftCore {
       else this.becomeLeader();
       return;
     }
+    this.sendVoteRequests(kind, campaignTerm, transfer, false);
+  }
+
+  private sendVoteRequests(
+    kind: "preVote" | "vote",
+    campaignTerm: number,
+    transfer: boolean,
+    onlyUnanswered: boolean,
+  ): void {
     for (const id of voters(this.membership)) {
-      if (id === this.id) continue;
+      if (id === this.id || (onlyUnanswered && this.votes.has(id))) continue;
       const req: VoteRequest = {
         type: kind,
         from: this.id,
@@ -579,8 +571,7 @@ export class RaftCore {
     self.becomeReplicate();
     this.pendingConfIndex = last;
     this.uncommittedBytes = 0;
-    this.readsAwaitingCommit = [];
-    this.pendingReads = [];
+    this.reads.takeAll(); // start clean: reads of an earlier leadership were failed when it ended
     this.resetTimers();
     // An empty entry of the new term lets the leader commit (Raft §5.4.2,
     // Figure 8): only current-term entries are committed by counting replicas.
@@ -746,11 +737,8 @@ export class RaftCore {
     this.log.commitTo(q);
     for (let i = before + 1; i <= q; i++) this.uncommittedBytes -= this.log.entry(i)?.data.byteLength ?? 0;
     if (this.uncommittedBytes < 0) this.uncommittedBytes = 0;
-    if (before < q && this.readsAwaitingCommit.length > 0) {
-      const waiting = this.readsAwaitingCommit;
-      this.readsAwaitingCommit = [];
-      for (const r of waiting) this.leaderReadIndex(r.requestId, r.from);
-    }
+    if (before < q)
+      for (const r of this.reads.takeAwaitingCommit()) this.leaderReadIndex(r.requestId, r.from);
     return true;
   }
 
@@ -808,56 +796,15 @@ export class RaftCore {
   }
 
   private handleSnapshotChunk(m: SnapshotChunk): void {
-    const meta = m.metadata;
-    const respond = (offset: number, reject: boolean, done: boolean): void => {
-      const r: SnapshotResponse = {
-        ...this.header("snapshotResp", m.from),
-        snapshotIndex: meta.index,
-        offset,
-        reject,
-        done,
-      };
-      this.send(r);
-    };
-    if (meta.index <= this.log.committed) {
-      // We already have everything it covers.
-      this.incoming = null;
-      respond(m.totalBytes, false, true);
-      return;
-    }
-    let inc = this.incoming;
-    if (inc === null || inc.index !== meta.index || inc.term !== meta.term) {
-      if (m.offset !== 0) {
-        respond(0, true, false);
-        return;
-      }
-      assert(
-        m.totalBytes <= this.config.maxSnapshotBytes,
-        () => `snapshot of ${m.totalBytes} bytes exceeds limit`,
-      );
-      inc = { index: meta.index, term: meta.term, totalBytes: m.totalBytes, chunks: [], received: 0 };
-      this.incoming = inc;
-    }
-    if (m.offset < inc.received) {
-      respond(inc.received, false, false); // duplicate
-      return;
-    }
-    if (m.offset > inc.received) {
-      respond(inc.received, true, false); // gap: a chunk was lost
-      return;
-    }
-    inc.chunks.push(m.data);
-    inc.received += m.data.byteLength;
-    assert(inc.received <= inc.totalBytes, "snapshot chunks exceed the announced size");
-    if (!m.done) {
-      respond(inc.received, false, false);
-      return;
-    }
-    assert(inc.received === inc.totalBytes, "snapshot ended before its announced size");
-    const data = concat(inc.chunks, inc.totalBytes);
-    this.incoming = null;
-    this.installSnapshot({ metadata: meta, data });
-    respond(inc.totalBytes, false, true);
+    const r = this.snapshotReceiver.receive(m, this.log.committed);
+    if (r.complete !== null) this.installSnapshot(r.complete);
+    this.send({
+      ...this.header("snapshotResp", m.from),
+      snapshotIndex: m.metadata.index,
+      offset: r.offset,
+      reject: r.reject,
+      done: r.done,
+    } satisfies SnapshotResponse);
   }
 
   private installSnapshot(snap: Snapshot): void {
@@ -958,37 +905,30 @@ export class RaftCore {
   // -------------------------------------------------------------------------
 
   private leaderReadIndex(requestId: number, from: NodeId): void {
-    if (this.pendingReads.length + this.readsAwaitingCommit.length >= this.config.maxPendingReads) {
+    if (this.reads.size >= this.config.maxPendingReads) {
       this.answerRead(requestId, from, -1);
       return;
     }
     if (this.log.term(this.log.committed) !== this.term) {
       // Until this leader commits in its own term it does not know the true commit index.
-      this.readsAwaitingCommit.push({ requestId, from });
+      this.reads.awaitCommit({ requestId, from });
       return;
     }
     if (voters(this.membership).length === 1) {
       this.answerRead(requestId, from, this.log.committed);
       return;
     }
-    const seq = ++this.readSeq;
-    this.pendingReads.push({ requestId, from, index: this.log.committed, seq, acks: new Set([this.id]) });
-    this.bcastHeartbeat(seq);
+    this.bcastHeartbeat(this.reads.track({ requestId, from }, this.log.committed, this.id));
   }
 
   private ackReads(from: NodeId, seq: number): void {
-    if (!isVoter(this.membership, from)) return;
-    for (const r of this.pendingReads) if (r.seq <= seq) r.acks.add(from);
-    const q = quorumSize(this.membership);
-    let released = 0;
-    for (const r of this.pendingReads) {
-      let n = 0;
-      for (const id of r.acks) if (isVoter(this.membership, id)) n++;
-      if (n < q) break;
-      this.answerRead(r.requestId, r.from, r.index);
-      released++;
-    }
-    if (released > 0) this.pendingReads.splice(0, released);
+    const released = this.reads.ack(
+      from,
+      seq,
+      (id) => isVoter(this.membership, id),
+      quorumSize(this.membership),
+    );
+    for (const { read, index } of released) this.answerRead(read.requestId, read.from, index);
   }
 
   private answerRead(requestId: number, from: NodeId, index: number): void {
@@ -997,10 +937,7 @@ export class RaftCore {
   }
 
   private failPendingReads(): void {
-    for (const r of this.pendingReads) this.answerRead(r.requestId, r.from, -1);
-    for (const r of this.readsAwaitingCommit) this.answerRead(r.requestId, r.from, -1);
-    this.pendingReads = [];
-    this.readsAwaitingCommit = [];
+    for (const r of this.reads.takeAll()) this.answerRead(r.requestId, r.from, -1);
   }
 
   // -------------------------------------------------------------------------
@@ -1217,15 +1154,4 @@ function sumBytes(items: readonly Uint8Array[]): number {
 
 function sameHardState(a: HardState, b: HardState): boolean {
   return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
 }
