@@ -194,6 +194,12 @@ export class RaftCore {
 
   private tickElection(): void {
     this.electionElapsed++;
+    if (this.role === "preCandidate" && this.electionElapsed % this.config.heartbeatTicks === 0) {
+      // A voter still inside its leader lease ignored our PreVote; its lease
+      // ends within an election timeout of the leader's last word. Ask again
+      // every heartbeat instead of waiting out a whole new election timeout.
+      this.sendVoteRequests("preVote", this.term + 1, false, true);
+    }
     if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
       this.campaign(this.config.preVote ? "preVote" : "vote", false);
@@ -509,9 +515,10 @@ export class RaftCore {
 
   private handleVoteRequest(m: VoteRequest): void {
     const canVote =
-      this.vote === m.from ||
-      (this.vote === null && this.leader === null) ||
-      (m.type === "preVote" && m.term > this.term);
+      (this.vote === m.from ||
+        (this.vote === null && this.leader === null) ||
+        (m.type === "preVote" && m.term > this.term)) &&
+      !this.yieldsToSelf(m);
     const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
     if (canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
       // A granted PreVote answers in the candidate's future term.
@@ -523,6 +530,25 @@ export class RaftCore {
     } else {
       this.send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
     }
+  }
+
+  /**
+   * Two voters that time out within a message delay of each other would each
+   * grant the other's PreVote, both stand, and split the vote: another election
+   * timeout (150-300 ms) lost. Between two equally up-to-date PreVote rounds
+   * that started together (within a heartbeat), the lower id goes ahead and
+   * the other is refused; it grants the winner's real vote request as usual.
+   * PreVote decides nothing about safety, only who tries first.
+   */
+  private yieldsToSelf(m: VoteRequest): boolean {
+    return (
+      m.type === "preVote" &&
+      this.role === "preCandidate" &&
+      this.electionElapsed < this.config.heartbeatTicks &&
+      m.lastLogTerm === this.log.lastTerm() &&
+      m.lastLogIndex === this.log.lastIndex() &&
+      m.from > this.id
+    );
   }
 
   private handleVoteResponse(m: VoteResponse): void {

@@ -114,7 +114,11 @@ describe("elections", () => {
     const min = 10;
     const max = 20;
     const members = voterMembers(["a", "b", "c"]);
-    /** Ticks until a lone follower starts each of its next `rounds` pre-vote campaigns. */
+    /**
+     * Ticks until a lone follower starts each of its next `rounds` campaigns. Without
+     * PreVote each campaign is one round of vote requests (a pre-candidate also re-asks
+     * every heartbeat, which would blur the count).
+     */
     const timeouts = (random: () => number, rounds: number): number[] => {
       const core = new RaftCore({
         id: "a",
@@ -122,6 +126,7 @@ describe("elections", () => {
         random,
         electionTimeoutMinTicks: min,
         electionTimeoutMaxTicks: max,
+        preVote: false,
       });
       const out: number[] = [];
       let since = 0;
@@ -130,7 +135,7 @@ describe("elections", () => {
         since++;
         const rd = core.ready();
         core.advance(rd);
-        if (rd.messages.some((x) => x.type === "preVote")) {
+        if (rd.messages.some((x) => x.type === "vote")) {
           out.push(since);
           since = 0;
         }
