@@ -43,6 +43,7 @@ const MICRO: { file: string; env: Record<string, string> }[] = [
   { file: "bench/storage-lag.ts", env: {} },
   { file: "bench/transport-codec.ts", env: {} },
   { file: "bench/transport-throughput.ts", env: {} },
+  { file: "bench/transport-latency.ts", env: { BENCH_PINGS: quick ? "100" : "600" } },
 ];
 
 async function withCluster<T>(fn: (c: BenchCluster) => Promise<T>): Promise<T> {
