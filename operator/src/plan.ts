@@ -16,15 +16,9 @@ import type { Action, StepAction } from "./actions.js";
 import { mergeConditions, REASONS, type ConditionInput, type Reason } from "./conditions.js";
 import { desiredObjects } from "./desired.js";
 import { quorum, type ClusterFacts, type MemberFact } from "./facts.js";
-import {
-  JOBQUEUE_DEFAULTS,
-  type JobQueue,
-  type JobQueueMemberStatus,
-  type JobQueuePhase,
-  type JobQueueStatus,
-} from "./jobqueue-types.js";
+import { JOBQUEUE_DEFAULTS, type JobQueue, type JobQueueStatus } from "./jobqueue-types.js";
 import { ANNOTATIONS, memberId, ordinalOf, pvcName, pvcOrdinal } from "./names.js";
-import { specWarnings } from "./render.js";
+import { available, degraded, memberStatus, phaseOf } from "./plan-status.js";
 import { stableJson } from "./desired.js";
 
 export interface Observed {
@@ -78,17 +72,6 @@ interface Ctx {
   opts: PlanOptions;
   observed: Observed;
 }
-
-const SCALING: ReadonlySet<Reason> = new Set<Reason>([
-  REASONS.ScalingUp,
-  REASONS.AddingLearner,
-  REASONS.WaitingForPod,
-  REASONS.WaitingForCatchUp,
-  REASONS.PromotingLearner,
-  REASONS.ScalingDown,
-  REASONS.RemovingMember,
-  REASONS.DeletingVolume,
-]);
 
 function positiveInt(v: string | undefined): number | null {
   if (v === undefined || !/^[1-9][0-9]*$/.test(v)) return null;
@@ -405,80 +388,6 @@ function decide(c: Ctx, templateHash: string, appliedHash: string): Decision {
   );
 }
 
-function memberStatus(m: MemberFact): JobQueueMemberStatus {
-  return { id: m.id, address: m.address, role: m.role, alive: m.isAlive, matchIndex: m.matchIndex };
-}
-
-function available(c: Ctx): ConditionInput {
-  const f = c.facts;
-  if (c.sts === null)
-    return { type: "Available", status: false, reason: REASONS.NotCreated, message: "not created yet" };
-  if (f === null) {
-    return {
-      type: "Available",
-      status: false,
-      reason: REASONS.ClusterUnreachable,
-      message: "no member answers",
-    };
-  }
-  if (f.leaderId === "")
-    return { type: "Available", status: false, reason: REASONS.NoLeader, message: "no leader" };
-  const vs = voters(c);
-  const alive = vs.filter((m) => m.isAlive).length;
-  return alive >= quorum(vs.length)
-    ? {
-        type: "Available",
-        status: true,
-        reason: REASONS.QuorumAvailable,
-        message: `${f.leaderId} leads term ${f.term}; ${alive} of ${vs.length} voters alive`,
-      }
-    : {
-        type: "Available",
-        status: false,
-        reason: REASONS.QuorumLost,
-        message: `${alive} of ${vs.length} voters alive, ${quorum(vs.length)} needed`,
-      };
-}
-
-function degraded(c: Ctx, d: Decision): ConditionInput {
-  if (d.blocked) return { type: "Degraded", status: true, ...d.blocked };
-  const down = (c.facts?.members ?? []).filter((m) => !m.isAlive).map((m) => m.id);
-  if (down.length > 0) {
-    return {
-      type: "Degraded",
-      status: true,
-      reason: REASONS.MembersDown,
-      message: `not answering: ${down.join(", ")}`,
-    };
-  }
-  const warnings = specWarnings(c.jq);
-  if (warnings.length > 0) {
-    const even = c.replicas % 2 === 0;
-    return {
-      type: "Degraded",
-      status: true,
-      reason: even ? REASONS.EvenReplicas : REASONS.SpecWarning,
-      message: warnings.join("; "),
-    };
-  }
-  return { type: "Degraded", status: false, reason: REASONS.AsExpected, message: "all members healthy" };
-}
-
-function phaseOf(c: Ctx, d: Decision, avail: ConditionInput): JobQueuePhase {
-  if (d.blocked?.reason === REASONS.ReplicasRefused) return "Failed";
-  if (c.sts === null) return "Pending";
-  if (!avail.status) {
-    const before = c.jq.status?.phase;
-    return before === undefined || before === "Pending" || before === "Bootstrapping"
-      ? "Bootstrapping"
-      : "Degraded";
-  }
-  if (d.blocked) return "Degraded";
-  if (d.progressing && SCALING.has(d.progressing.reason)) return "Scaling";
-  if ((c.facts?.members ?? []).some((m) => !m.isAlive)) return "Degraded";
-  return "Running";
-}
-
 /**
  * The next actions: at most one step, its event, a status update when the
  * status changed, a Warning event when a new blocking reason appears, and when
@@ -503,17 +412,17 @@ export function plan(
     : { templateHash: "", appliedHash: "" };
   const d = decide(c, hashes.templateHash, hashes.appliedHash);
 
-  const avail = available(c);
+  const avail = available(c.sts, c.facts);
   const progressing: ConditionInput = d.progressing
     ? { type: "Progressing", status: true, ...d.progressing }
     : { type: "Progressing", status: false, reason: REASONS.Reconciled, message: "nothing to do" };
-  const degr = degraded(c, d);
+  const degr = degraded(jq, c.replicas, c.facts, d);
   const generation = jq.metadata.generation;
   const ready = [...c.pods.values()].filter(podReady).length;
   const f = c.facts;
   const status: JobQueueStatus = {
     ...(generation !== undefined ? { observedGeneration: generation } : {}),
-    phase: phaseOf(c, d, avail),
+    phase: phaseOf(jq, c.sts, c.facts, d, avail),
     replicas: c.stsReplicas,
     readyReplicas: ready,
     bootstrapReplicas: d.step?.kind === "scale-statefulset" ? d.step.bootstrapReplicas : c.bootstrap,
