@@ -14,6 +14,7 @@ import {
 import { Progress } from "./progress.js";
 import { ReadIndexQueue } from "./read-index.js";
 import { SnapshotReceiver } from "./snapshot-receiver.js";
+import { onSnapshotResponse, rewindIfSilent, snapshotChunksFor } from "./snapshot-sender.js";
 import {
   EntryType,
   type AppendRequest,
@@ -861,68 +862,36 @@ export class RaftCore {
   }
 
   private sendSnapshotChunks(pr: Progress): void {
-    const snap = this.snapshot!;
-    if (pr.snapshotIndex !== snap.metadata.index) {
-      pr.becomeSnapshot(snap.metadata.index, this.tickCount);
-    }
-    const total = snap.data.byteLength;
-    const window = this.config.maxInflightSnapshotChunks * this.config.snapshotChunkBytes;
-    let first = pr.snapshotSentBytes === 0 && pr.snapshotAckedBytes === 0;
-    while ((pr.snapshotSentBytes < total || first) && pr.snapshotSentBytes - pr.snapshotAckedBytes < window) {
-      first = false;
-      const offset = pr.snapshotSentBytes;
-      const end = Math.min(total, offset + this.config.snapshotChunkBytes);
-      const chunk: SnapshotChunk = {
-        type: "snapshot",
-        from: this.id,
-        to: pr.id,
-        term: this.term,
-        metadata: snap.metadata,
-        offset,
-        totalBytes: total,
-        data: snap.data.subarray(offset, end),
-        done: end === total,
-      };
+    const window = {
+      chunkBytes: this.config.snapshotChunkBytes,
+      maxInflightChunks: this.config.maxInflightSnapshotChunks,
+    };
+    const header = { from: this.id, term: this.term };
+    for (const chunk of snapshotChunksFor(pr, this.snapshot!, window, header, this.tickCount))
       this.send(chunk);
-      pr.snapshotSentBytes = end;
-      if (total === 0) break;
-    }
-    pr.snapshotLastSendTick = this.tickCount;
   }
 
   private handleSnapshotResponse(m: SnapshotResponse): void {
     const pr = this.progress.get(m.from);
     if (pr === undefined) return;
     this.heardFrom(pr);
-    if (pr.state !== "snapshot" || m.snapshotIndex !== pr.snapshotIndex) return;
-    if (m.done) {
+    const next = onSnapshotResponse(pr, m);
+    if (next === "done") {
       pr.maybeUpdate(m.snapshotIndex);
       pr.becomeProbe();
       this.replicateTo(m.from, true);
-      return;
+    } else if (next === "more") {
+      this.sendSnapshotChunks(pr);
     }
-    if (m.reject) {
-      pr.snapshotAckedBytes = m.offset;
-      pr.snapshotSentBytes = m.offset;
-    } else {
-      pr.snapshotAckedBytes = Math.max(pr.snapshotAckedBytes, m.offset);
-    }
-    if (pr.snapshotSentBytes < pr.snapshotAckedBytes) pr.snapshotSentBytes = pr.snapshotAckedBytes;
-    this.sendSnapshotChunks(pr);
   }
 
   /** Chunks get lost: resend from the last acknowledged offset after an election timeout of silence. */
   private retransmitSnapshots(): void {
     for (const pr of this.progress.values()) {
       if (pr.state !== "snapshot") continue;
-      if (this.tickCount - pr.snapshotLastSendTick < this.config.electionTimeoutMinTicks) continue;
-      if (pr.snapshotIndex !== this.snapshot!.metadata.index) {
-        pr.becomeSnapshot(this.snapshot!.metadata.index, this.tickCount);
-      } else {
-        pr.snapshotSentBytes = pr.snapshotAckedBytes;
-        if (pr.snapshotAckedBytes === 0) pr.becomeSnapshot(pr.snapshotIndex, this.tickCount);
-      }
-      this.sendSnapshotChunks(pr);
+      const index = this.snapshot!.metadata.index;
+      if (rewindIfSilent(pr, index, this.tickCount, this.config.electionTimeoutMinTicks))
+        this.sendSnapshotChunks(pr);
     }
   }
 
