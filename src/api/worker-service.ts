@@ -1,4 +1,4 @@
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 import {
   describeProblems,
   validateRegisterWorker,
@@ -123,6 +123,9 @@ export function workerServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImple
       call.on("cancelled", end);
       call.on("close", end);
       call.on("error", end);
+      // Response headers now, not with the first assignment: the worker learns the stream is
+      // open (and stops its open timer) even when nothing is assigned for a long time.
+      call.sendMetadata(new grpc.Metadata());
     },
 
     UpdateJobStatus: unary(async (req: { update?: WireUpdate }, call) => {

@@ -76,6 +76,12 @@ export interface WorkerOptions extends Partial<ConnectionOptions> {
   maxQueuedJobs?: number;
   /** Spacing of stream reconnects. Default { initialMs: 100, maxMs: 2000, multiplier: 2 }. */
   reconnectBackoff?: BackoffOptions;
+  /**
+   * An assignment stream the node has not accepted (no response headers) within this long is
+   * abandoned for another node, in ms. A node frozen while the worker connects (stopped,
+   * partitioned) would otherwise hold it for grpc-js's connect timeout (20 s). Default 5000.
+   */
+  streamOpenTimeoutMs?: number;
   /** Heartbeat interval used until RegisterWorker answers one, in ms. Default 1000. */
   defaultHeartbeatIntervalMs?: number;
   /** How long `close({ drain: true })` waits for running jobs before aborting them, in ms. Default 30000. */
@@ -352,12 +358,34 @@ export class Worker {
       }
       this.stream = stream;
       this.streamAddress = address;
+      const openTimeoutMs = this.options.streamOpenTimeoutMs ?? 5_000;
+      const openTimer = setTimeout(() => {
+        settle(
+          new RaftqError(
+            "UNAVAILABLE",
+            `${address} did not open the assignment stream within ${openTimeoutMs} ms`,
+            {
+              endpoint: address,
+            },
+          ),
+        );
+        stream.cancel();
+      }, openTimeoutMs);
+      const opened = (): void => clearTimeout(openTimer);
+      stream.on("metadata", opened);
       stream.on("data", (ev: WireAssignmentEvent) => {
+        opened();
         received = true;
         this.onEvent(ev);
       });
-      stream.on("error", (e) => settle(toRaftqError(e, address)));
-      stream.on("end", () => settle(null));
+      stream.on("error", (e) => {
+        opened();
+        settle(toRaftqError(e, address));
+      });
+      stream.on("end", () => {
+        opened();
+        settle(null);
+      });
     });
   }
 

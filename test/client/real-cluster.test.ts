@@ -243,4 +243,56 @@ describe("SDK against a real 3-node cluster", () => {
       client?.close();
     }
   });
+  it("a worker that starts while a node is frozen does not wait on it: its stream opens elsewhere", async () => {
+    let client: RaftqClient | null = new RaftqClient({ endpoints: cluster.endpoints, timeoutMs: 30_000 });
+    const { leaderId } = await client.clusterStatus();
+    client.close();
+    // Freeze a follower (the cluster keeps its leader) and list it first, so the worker dials it first.
+    const frozen = cluster.nodes.find((n) => n.id !== leaderId)!;
+    const others = cluster.endpoints.filter((e) => e !== frozen.address);
+    const frozenPid = frozen.process!.pid!;
+    process.kill(frozenPid, "SIGSTOP");
+    const worker = new Worker({
+      endpoints: [frozen.address, ...others],
+      queues: ["frozen-at-start"],
+      workerId: "frozen-at-start-worker",
+      reconnectBackoff: { initialMs: 50, maxMs: 300 },
+      attemptTimeoutMs: 1_000,
+      streamOpenTimeoutMs: 1_000,
+      timeoutMs: 30_000,
+      handler: async (job) => `ok ${job.id}`,
+    });
+    client = null;
+    try {
+      const t0 = Date.now();
+      await worker.start();
+      client = new RaftqClient({ endpoints: others, timeoutMs: 30_000 });
+      const { jobId } = await client.submit({ queue: "frozen-at-start", type: "t" });
+      // grpc-js alone would hold the stream on the frozen node for its 20 s connect timeout.
+      await until(async () => (await client!.get(jobId)).state === "completed", 10_000, "the job completed");
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(worker.stats().streamAddress).not.toBe(frozen.address);
+    } finally {
+      process.kill(frozenPid, "SIGCONT");
+      await worker.close({ drain: false });
+      client?.close();
+    }
+  });
+  it("an idle assignment stream counts as open (the node answers with headers at once): no reconnects", async () => {
+    const worker = new Worker({
+      endpoints: cluster.endpoints,
+      queues: ["idle-stream"],
+      workerId: "idle-stream-worker",
+      streamOpenTimeoutMs: 200,
+      handler: async () => "never called",
+    });
+    try {
+      await worker.start();
+      await new Promise((r) => setTimeout(r, 1_500)); // seven open timeouts, and no job to carry data
+      expect(worker.stats().reconnects).toBe(0);
+      expect(worker.stats().streamAddress).not.toBeNull();
+    } finally {
+      await worker.close({ drain: false });
+    }
+  });
 });
