@@ -15,6 +15,8 @@ export interface E2eOptions {
   batch?: number;
   submitInFlight?: number;
   workerProcesses?: number;
+  /** Where workers send registrations, heartbeats and outcomes: the leader (as the SDK does, default) or their stream's node. */
+  workersReportTo?: "leader" | "stream-node";
 }
 
 async function completed(c: BenchCluster, leader: string, queue: string): Promise<number> {
@@ -50,6 +52,7 @@ export async function runE2e(c: BenchCluster, o: E2eOptions): Promise<Row[]> {
       targets: [(followers[i % followers.length] ?? c.node(leader)).address],
       queue,
       workers: 2,
+      reportTarget: (o.workersReportTo ?? "leader") === "leader" ? c.node(leader).address : "",
       concurrency: 500,
       tag: `${queue}-wp${i}`,
     }));
@@ -97,7 +100,7 @@ export async function runE2e(c: BenchCluster, o: E2eOptions): Promise<Row[]> {
       row({
         group: "e2e",
         name: `${v.batch > 0 ? `SubmitJobs x${v.batch}` : "SubmitJob"} -> workers -> completed`,
-        settings: `${target} jobs, 128-byte payloads, submitted by ${subProcs} process(es) with ${v.inFlight} calls in flight (${v.batch > 0 ? `SubmitJobs x${v.batch}` : "SubmitJob"}) to the leader; ${workerProcs} worker processes x 2 workers (concurrency 500 each) on the followers, no-op handler, completions through BatchUpdateJobStatus (up to 500 per call); rate = jobs / (first submit .. last completion)`,
+        settings: `${target} jobs, 128-byte payloads, submitted by ${subProcs} process(es) with ${v.inFlight} calls in flight (${v.batch > 0 ? `SubmitJobs x${v.batch}` : "SubmitJob"}) to the leader; ${workerProcs} worker processes x 2 workers (concurrency 500 each) streaming from the followers, no-op handler, registrations, heartbeats and completions (BatchUpdateJobStatus, up to 500 per call) to ${(o.workersReportTo ?? "leader") === "leader" ? "the leader, as the SDK's Worker sends them" : "the node of their stream (forwarded to the leader)"}; rate = jobs / (first submit .. last completion)`,
         rate: target / seconds,
         p50: work.latency.p50,
         p99: work.latency.p99,

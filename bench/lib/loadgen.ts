@@ -33,6 +33,11 @@ export interface LoadConfig {
   channels: number;
   /** worker mode: workers in this process and each one's concurrency. */
   workers: number;
+  /**
+   * worker mode: where registrations, heartbeats and job outcomes go (the SDK's Worker sends
+   * them to the leader); empty = the node the assignment stream comes from (targets[0]).
+   */
+  reportTarget: string;
   concurrency: number;
   /** Prefix for ids (idempotency keys, worker ids, etcd keys). */
   tag: string;
@@ -193,6 +198,17 @@ async function runWorkers(cfg: LoadConfig): Promise<void> {
     { length: cfg.workers },
     (_, i) => new Ctor(target, grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, "grpc.raftq_w": i }),
   );
+  // Unary calls (register, heartbeat, outcomes) on their own channels when they go elsewhere.
+  const unaryClients =
+    cfg.reportTarget === "" || cfg.reportTarget === target
+      ? clients
+      : clients.map(
+          (_, i) =>
+            new Ctor(cfg.reportTarget, grpc.credentials.createInsecure(), {
+              ...CHANNEL_OPTIONS,
+              "grpc.raftq_w": i,
+            }),
+        );
   const call = (c: grpc.Client, method: string, req: unknown): Promise<Record<string, unknown>> =>
     new Promise((res, rej) =>
       (c as unknown as Record<string, Unary>)[method]!.call(
@@ -203,7 +219,7 @@ async function runWorkers(cfg: LoadConfig): Promise<void> {
       ),
     );
   await Promise.all(
-    clients.map((c, i) =>
+    unaryClients.map((c, i) =>
       call(c, "RegisterWorker", {
         workerId: `${cfg.tag}-w${i}`,
         queues: [cfg.queue],
@@ -215,10 +231,11 @@ async function runWorkers(cfg: LoadConfig): Promise<void> {
   const streams: grpc.ClientReadableStream<unknown>[] = [];
   await new Promise<void>((resolveAll) => {
     clients.forEach((c, i) => {
+      const u = unaryClients[i]!;
       const workerId = `${cfg.tag}-w${i}`;
       timers.push(
         setInterval(() => {
-          call(c, "Heartbeat", { workerId }).catch((e: grpc.ServiceError) => recordError("hb " + errName(e)));
+          call(u, "Heartbeat", { workerId }).catch((e: grpc.ServiceError) => recordError("hb " + errName(e)));
         }, 300),
       );
       let pending: { a: Assigned; at: number }[] = [];
@@ -232,7 +249,7 @@ async function runWorkers(cfg: LoadConfig): Promise<void> {
           // Retried on errors (the token makes a retried report a duplicate, never a second completion).
           for (let attempt = 0; attempt < 20; attempt++) {
             try {
-              const r = await call(c, "BatchUpdateJobStatus", {
+              const r = await call(u, "BatchUpdateJobStatus", {
                 updates: batch.map(({ a }) => ({
                   jobId: a.job.id,
                   workerId,
@@ -288,7 +305,7 @@ async function runWorkers(cfg: LoadConfig): Promise<void> {
   for (const t of timers) clearInterval(t);
   for (const s of streams) s.cancel();
   await Promise.all(
-    clients.map((c, i) =>
+    unaryClients.map((c, i) =>
       call(c, "DeregisterWorker", { workerId: `${cfg.tag}-w${i}` }).catch(() => undefined),
     ),
   );

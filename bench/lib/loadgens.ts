@@ -21,6 +21,7 @@ export const DEFAULT_LOAD: LoadConfig = {
   total: 0,
   channels: 1,
   workers: 1,
+  reportTarget: "",
   concurrency: 1000,
   tag: "lg",
   deadlineMs: 10_000,
