@@ -5,13 +5,13 @@
  * heartbeats, reports outcomes in batches, honours revocations through an
  * AbortSignal and shuts down gracefully.
  */
-import type * as grpc from "@grpc/grpc-js";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { backoffDelayMs, sleep, type BackoffOptions } from "./backoff.js";
+import { sleep, type BackoffOptions } from "./backoff.js";
 import { RaftqClient } from "./client.js";
 import type { ConnectionOptions, Connections } from "./connections.js";
 import { NonRetryableError, RaftqError, toRaftqError } from "./errors.js";
+import { AssignmentStream } from "./assignment-stream.js";
 import { RecentKeys } from "./recent-keys.js";
 import { Reporter, REPORT_FAILED, type ReporterOptions } from "./reporter.js";
 import type { Job } from "./types.js";
@@ -139,8 +139,7 @@ export class Worker {
   private readonly queued: WireAssignment[] = [];
   private readonly finished: RecentKeys;
   private readonly stop = new AbortController();
-  private stream: grpc.ClientReadableStream<WireAssignmentEvent> | null = null;
-  private streamAddress: string | null = null;
+  private readonly stream: AssignmentStream;
   private streamLoop: Promise<void> | null = null;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private heartbeatIntervalMs: number;
@@ -175,6 +174,21 @@ export class Worker {
     this.log = options.logger ?? silentLogger;
     this.finished = new RecentKeys(options.rememberFinished ?? 10_000);
     this.heartbeatIntervalMs = options.defaultHeartbeatIntervalMs ?? 1_000;
+    this.stream = new AssignmentStream({
+      conn: this.conn,
+      workerId: this.workerId,
+      openTimeoutMs: options.streamOpenTimeoutMs ?? 5_000,
+      reconnectBackoff: options.reconnectBackoff,
+      signal: this.stop.signal,
+      onEvent: (ev) => this.onEvent(ev),
+      onReconnect: (address, error) => {
+        this.counters.reconnects++;
+        this.log.warn(
+          { address, err: error?.message ?? "stream ended" },
+          "assignment stream lost; reconnecting",
+        );
+      },
+    });
   }
 
   /** Register, then start receiving jobs. Rejects when registration fails (e.g. INVALID_ARGUMENT). */
@@ -183,7 +197,7 @@ export class Worker {
     this.started = true;
     await this.register();
     this.scheduleHeartbeat();
-    this.streamLoop = this.runStream();
+    this.streamLoop = this.stream.run();
   }
 
   /** Counters and current load. */
@@ -192,7 +206,7 @@ export class Worker {
       ...this.counters,
       running: this.running.size,
       queued: this.queued.length,
-      streamAddress: this.stream === null ? null : this.streamAddress,
+      streamAddress: this.stream.address,
     };
   }
 
@@ -243,7 +257,7 @@ export class Worker {
     await this.reporter.flush();
     this.stop.abort();
     if (this.heartbeatTimer !== null) clearTimeout(this.heartbeatTimer);
-    this.stream?.cancel();
+    this.stream.cancel();
     await this.streamLoop;
     if (this.started) {
       try {
@@ -308,85 +322,6 @@ export class Worker {
         this.log.warn({ err: toRaftqError(e, null).message }, "heartbeat failed");
     }
     this.scheduleHeartbeat();
-  }
-
-  /** Keep one assignment stream open, moving to another node when it breaks. */
-  private async runStream(): Promise<void> {
-    let failures = 0;
-    while (!this.stop.signal.aborted) {
-      const address = this.conn.pick("any");
-      const { received, error } = await this.consume(address);
-      if (this.stop.signal.aborted) break;
-      if (received) failures = 0;
-      if (error !== null && error.code === "UNAVAILABLE" && error.reason === null)
-        this.conn.markDown(address);
-      this.counters.reconnects++;
-      this.log.warn(
-        { address, err: error?.message ?? "stream ended" },
-        "assignment stream lost; reconnecting",
-      );
-      const delayMs = backoffDelayMs(failures++, {
-        initialMs: 100,
-        maxMs: 2_000,
-        ...this.options.reconnectBackoff,
-      });
-      await sleep(delayMs, this.stop.signal).catch(() => undefined);
-    }
-  }
-
-  private consume(address: string): Promise<{ received: boolean; error: RaftqError | null }> {
-    return new Promise((resolve) => {
-      let received = false;
-      let settled = false;
-      const settle = (error: RaftqError | null): void => {
-        if (settled) return;
-        settled = true;
-        this.stream = null;
-        resolve({ received, error });
-      };
-      let stream: grpc.ClientReadableStream<WireAssignmentEvent>;
-      try {
-        stream = this.conn.stream<WireAssignmentEvent>(
-          "WorkerService",
-          "StreamAssignments",
-          { workerId: this.workerId },
-          address,
-        );
-      } catch (e) {
-        settle(toRaftqError(e, address));
-        return;
-      }
-      this.stream = stream;
-      this.streamAddress = address;
-      const openTimeoutMs = this.options.streamOpenTimeoutMs ?? 5_000;
-      const openTimer = setTimeout(() => {
-        settle(
-          new RaftqError(
-            "UNAVAILABLE",
-            `${address} did not open the assignment stream within ${openTimeoutMs} ms`,
-            {
-              endpoint: address,
-            },
-          ),
-        );
-        stream.cancel();
-      }, openTimeoutMs);
-      const opened = (): void => clearTimeout(openTimer);
-      stream.on("metadata", opened);
-      stream.on("data", (ev: WireAssignmentEvent) => {
-        opened();
-        received = true;
-        this.onEvent(ev);
-      });
-      stream.on("error", (e) => {
-        opened();
-        settle(toRaftqError(e, address));
-      });
-      stream.on("end", () => {
-        opened();
-        settle(null);
-      });
-    });
   }
 
   private onEvent(ev: WireAssignmentEvent): void {
