@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { RaftCore } from "../raft/index.js";
+import { concatBytes, type RaftCore } from "../raft/index.js";
 import type { NodeMetrics } from "../observability/metrics.js";
 import type { StateMachine } from "./state-machine.js";
 
@@ -104,7 +104,7 @@ export class SnapshotScheduler {
         await new Promise((r) => setImmediate(r));
         if (this.o.isStopped()) return;
       }
-      const data = concatChunks(chunks, total);
+      const data = concatBytes(chunks, total);
       if (index > (this.o.core.latestSnapshot()?.metadata.index ?? 0)) {
         this.o.guard(() => this.o.core.createSnapshot(index, data));
         this.lastSnapshotBytes = total;
@@ -118,15 +118,4 @@ export class SnapshotScheduler {
       this.o.onDone();
     }
   }
-}
-
-function concatChunks(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
 }

@@ -1,4 +1,5 @@
 import { assert } from "./assert.js";
+import { concatBytes } from "./bytes.js";
 import type { Snapshot, SnapshotChunk } from "./types.js";
 
 /** What the follower answers a chunk with, and the snapshot once it is whole. */
@@ -52,18 +53,7 @@ export class SnapshotReceiver {
     if (!m.done) return { offset: inc.received, reject: false, done: false, complete: null };
     assert(inc.received === inc.totalBytes, "snapshot ended before its announced size");
     this.incoming = null;
-    const complete = { metadata: meta, data: concat(inc.chunks, inc.totalBytes) };
+    const complete = { metadata: meta, data: concatBytes(inc.chunks, inc.totalBytes) };
     return { offset: inc.totalBytes, reject: false, done: true, complete };
   }
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
 }
