@@ -14,14 +14,21 @@ const TWO_POW_32 = 4294967296;
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
+/** Makes a writer's buffers: a plain Uint8Array by default, shared memory for snapshots. */
+export type Allocate = (bytes: number) => Uint8Array;
+const allocatePlain: Allocate = (bytes) => new Uint8Array(bytes);
+
 export class ByteWriter {
   private buffer: Uint8Array;
   private view: DataView;
   length = 0;
 
-  constructor(initialBytes = 256) {
-    this.buffer = new Uint8Array(initialBytes);
-    this.view = new DataView(this.buffer.buffer);
+  constructor(
+    initialBytes = 256,
+    private readonly allocate: Allocate = allocatePlain,
+  ) {
+    this.buffer = allocate(initialBytes);
+    this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
   }
 
   /** Bytes written so far, as a fresh copy; the writer is reset for reuse. */
@@ -45,10 +52,10 @@ export class ByteWriter {
     if (needed <= this.buffer.length) return;
     let size = this.buffer.length * 2;
     while (size < needed) size *= 2;
-    const next = new Uint8Array(size);
+    const next = this.allocate(size);
     next.set(this.buffer.subarray(0, this.length));
     this.buffer = next;
-    this.view = new DataView(next.buffer);
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
   u8(value: number): void {

@@ -56,6 +56,8 @@ export {
   restore,
   serialize,
   serializeChunks,
+  serializeSteps,
+  type SerializeOptions,
   SnapshotError,
   stateHash,
   type RestoreOptions,

@@ -2,12 +2,12 @@ import {
   decodeCommand,
   JobQueueState,
   restore as restoreJobs,
-  serializeChunks,
+  serializeSteps,
   type ApplyResult,
   type JobEvent,
   type JobLimits,
 } from "../jobs/index.js";
-import type { StateMachine } from "./state-machine.js";
+import type { SnapshotOutput, StateMachine } from "./state-machine.js";
 
 export type JobEventListener = (events: readonly JobEvent[]) => void;
 
@@ -59,7 +59,7 @@ export class JobMachine implements StateMachine {
     for (const l of this.restoredListeners) l();
   }
 
-  snapshotChunks(): Generator<Uint8Array> {
-    return serializeChunks(this.state);
+  snapshotSteps(output: SnapshotOutput): Generator<void, Uint8Array, void> {
+    return serializeSteps(this.state, output);
   }
 }

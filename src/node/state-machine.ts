@@ -9,12 +9,19 @@ export interface StateMachine {
   /** Replace the whole state with a snapshot's (empty data = the empty state). */
   restore(data: Uint8Array, index: number): void;
   /**
-   * Serialize the whole state in chunks; the replica yields to the event loop
-   * between chunks and applies nothing until the generator is done.
+   * Serialize the whole state into one buffer made by `output.allocate`,
+   * yielding every megabyte or so; the replica yields to the event loop between
+   * steps and applies nothing until the generator returns the bytes.
    */
-  snapshotChunks(): Generator<Uint8Array>;
+  snapshotSteps(output: SnapshotOutput): Generator<void, Uint8Array, void>;
   /** An entry with no command (a leader's no-op, a membership change) was applied. */
   skip(index: number): void;
   /** Index of the last applied entry (or restored snapshot). */
   readonly appliedIndex: number;
+}
+
+/** Where a snapshot is written: its first capacity (it doubles when outgrown) and its allocator. */
+export interface SnapshotOutput {
+  readonly initialBytes: number;
+  readonly allocate: (bytes: number) => Uint8Array;
 }

@@ -12,5 +12,4 @@ export type {
 export { DEFAULT_RAFT_CONFIG, resolveConfig } from "./config.js";
 export type { RaftConfig, RaftConfigInput } from "./config.js";
 export { InvariantError } from "./assert.js";
-export { concatBytes } from "./bytes.js";
 export { encodeConfChange, decodeConfChange, voters, quorumSize, isVoter } from "./membership.js";

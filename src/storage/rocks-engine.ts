@@ -189,7 +189,7 @@ export class RocksEngine {
     if (w.snapshot !== undefined) {
       this.chunkKeysBelow = Math.max(
         this.chunkKeysBelow,
-        chunkCount(w.snapshot.totalBytes, w.snapshot.chunkBytes),
+        chunkCount(w.snapshot.data.byteLength, w.snapshot.chunkBytes),
       );
     }
   }
@@ -344,18 +344,20 @@ function appendOps(ops: BatchOp[], w: WireWrite, next: LogState): StoredSnapshot
   if (w.meta !== undefined) ops.push(put(META_KEY, jsonRecord(META_KEY, w.meta)));
   if (w.snapshot !== undefined) {
     const s = w.snapshot;
-    const count = chunkCount(s.totalBytes, s.chunkBytes);
-    const buf = Buffer.from(s.buf);
-    let offset = 0;
+    const totalBytes = s.data.byteLength;
+    const count = chunkCount(totalBytes, s.chunkBytes);
     for (let n = 0; n < count; n++) {
-      const bytes = CRC_BYTES + Math.min(s.chunkBytes, s.totalBytes - n * s.chunkBytes);
+      const from = n * s.chunkBytes;
+      const chunk = s.data.subarray(from, Math.min(from + s.chunkBytes, totalBytes));
+      // A record of its own: the data may be shared with the main thread, which must see it unchanged.
+      const record = Buffer.allocUnsafe(CRC_BYTES + chunk.byteLength);
+      record.set(chunk, CRC_BYTES);
       const key = chunkKey(n);
-      ops.push(put(key, sealRecord(key, buf.subarray(offset, offset + bytes))));
-      offset += bytes;
+      ops.push(put(key, sealRecord(key, record)));
     }
     snapshot = {
       metadata: s.metadata,
-      totalBytes: s.totalBytes,
+      totalBytes,
       chunkBytes: s.chunkBytes,
       chunkCount: count,
     };

@@ -88,7 +88,7 @@ function takeWriteGroup(): Array<Extract<WorkerRequest, { op: "write" }>> {
 }
 
 function payloadBytes(w: WireWrite): number {
-  return (w.entries?.buf.byteLength ?? 0) + (w.snapshot?.buf.byteLength ?? 0);
+  return (w.entries?.buf.byteLength ?? 0) + (w.snapshot?.data.byteLength ?? 0);
 }
 
 function snapshotBuffer(v: { snapshot: { data: ArrayBuffer } | null }): ArrayBuffer[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { restore, serialize, serializeChunks, SnapshotError } from "../../src/jobs/index.js";
+import { restore, serialize, serializeChunks, serializeSteps, SnapshotError } from "../../src/jobs/index.js";
 import { concat } from "../../src/jobs/snapshot.js";
 import { bytes, Harness } from "./harness.js";
 
@@ -84,6 +84,30 @@ describe("snapshots", () => {
     expect(concat(chunks)).toEqual(serialize(h.state));
   });
 
+  it("writes into one buffer of the caller's making, in steps, to the same bytes", () => {
+    const h = busyState();
+    for (let i = 0; i < 300; i++) h.submit({ payload: new Uint8Array(100).fill(i) });
+    const made: number[] = [];
+    const steps = serializeSteps(h.state, {
+      initialBytes: 64,
+      stepBytes: 2048,
+      allocate: (n) => {
+        made.push(n);
+        return new Uint8Array(new SharedArrayBuffer(n));
+      },
+    });
+    let yields = 0;
+    let r = steps.next();
+    for (; !r.done; r = steps.next()) yields++;
+    const data = r.value;
+    expect(data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Buffer.from(data).equals(Buffer.from(serialize(h.state)))).toBe(true);
+    expect(yields).toBeGreaterThanOrEqual(Math.floor(data.length / 2048) - 1);
+    expect(made[0]).toBe(64);
+    expect(made.length).toBeGreaterThan(1); // outgrew 64 bytes by doubling
+    expect(restore(data).stateHash()).toBe(h.state.stateHash());
+  });
+
   it("throws if the state changes while chunks are being produced", () => {
     const h = new Harness();
     for (let i = 0; i < 200; i++) h.submit();
@@ -91,6 +115,10 @@ describe("snapshots", () => {
     chunks.next();
     h.submit();
     expect(() => chunks.next()).toThrow(/changed while a snapshot/);
+    const steps = serializeSteps(h.state, { stepBytes: 256 });
+    steps.next();
+    h.submit();
+    expect(() => steps.next()).toThrow(/changed while a snapshot/);
   });
 
   it("detects corruption: bad magic, flipped bits, truncation, wrong version", () => {

@@ -320,6 +320,18 @@ export function runConformance(target: ConformanceTarget): void {
       });
     });
 
+    it("stores a snapshot that lives in shared memory and leaves its bytes untouched", async () => {
+      await withStore(target, async ({ storage }) => {
+        const plain = snapshot(10, 1, 2 * 1024 * 1024 + 5);
+        const data = new Uint8Array(new SharedArrayBuffer(plain.data.length));
+        data.set(plain.data);
+        await storage.write({ snapshot: { ...plain, data }, entries: [entry(11, 1)] });
+        expect(Buffer.from(data).equals(Buffer.from(plain.data))).toBe(true);
+        const s = await storage.load();
+        expect(Buffer.from(s.snapshot!.data).equals(Buffer.from(plain.data))).toBe(true);
+      });
+    });
+
     it("reload after random valid batches equals a simple model (property)", async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 25 }), async (steps) => {
