@@ -62,6 +62,7 @@ export {
   stateHash,
   type RestoreOptions,
 } from "./snapshot.js";
+export { SnapshotScratch } from "./snapshot-writer.js";
 export {
   JobQueueState,
   type JobPage,

@@ -7,7 +7,7 @@
  *   counters    lastAppliedIndex, nextJobId, nextToken, nextReadySeq
  *   queues      count, names (in table order; later sections refer to queues by position)
  *   workers     count, then id, queue positions, concurrency, registeredAtMs
- *   jobs        count, then each job record in id order (see writeJob)
+ *   jobs        count, then each job record in id order (see writeJob in snapshot-writer.ts)
  *   indexes     each queue's ready line (pick order), the scheduled, lease and finished heaps, each
  *               worker's running set: count then job ids, in their exact internal order
  *   idem. keys  count, then (key, job id, expiresAtMs) in insertion order
@@ -17,9 +17,10 @@
  * state, not merely an equivalent one: restore(serialize(s)) serializes to the
  * same bytes, and stateHash() (a digest of these bytes) matches.
  *
- * serializeSteps and serializeChunks yield every maxChunkBytes or so, so the
- * runtime can do other work in between. The state must not change while they
- * run (apply nothing until done): they check this and throw if it did.
+ * serializeSteps and serializeChunks copy what may change when they are
+ * called (see snapshot-writer.ts), then write the bytes in steps of about
+ * stepBytes / maxChunkBytes, so the runtime can do other work in between,
+ * applying included: the bytes are those of the state at the call.
  */
 import { assert } from "./assert.js";
 import { ByteReader, ByteWriter, CodecError, type Allocate } from "./bytes.js";
@@ -27,12 +28,21 @@ import { crc32 } from "./crc32.js";
 import { fnv1a32 } from "./fnv.js";
 import type { JobHeap } from "./job-heap.js";
 import { JOB_STATE_COUNT, JobState } from "./job-state.js";
-import { DEFAULT_LIMITS, LIMIT_NAMES, type JobLimits } from "./limits.js";
-import { JobRecord, WorkerRecord, type JobOptions, type QueueRecord } from "./records.js";
+import { DEFAULT_LIMITS, type JobLimits } from "./limits.js";
+import { JobRecord, WorkerRecord, type QueueRecord } from "./records.js";
+import {
+  encode,
+  freeze,
+  JobFlag,
+  SNAPSHOT_FORMAT_VERSION,
+  SNAPSHOT_MAGIC,
+  SnapshotScratch,
+  type FrozenState,
+} from "./snapshot-writer.js";
 import { JobQueueState } from "./state.js";
 
-const MAGIC = [0x52, 0x51, 0x4a, 0x53]; // "RQJS"
-const FORMAT_VERSION = 1;
+const MAGIC = SNAPSHOT_MAGIC;
+const FORMAT_VERSION = SNAPSHOT_FORMAT_VERSION;
 export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 
 export class SnapshotError extends Error {
@@ -47,6 +57,8 @@ export interface SerializeOptions {
   readonly allocate?: Allocate;
   /** Bytes written between yields (default 1 MiB). */
   readonly stepBytes?: number;
+  /** Arrays to copy the changing parts into, kept warm across snapshots (default: fresh ones). */
+  readonly scratch?: SnapshotScratch;
 }
 
 /**
@@ -56,14 +68,23 @@ export interface SerializeOptions {
  * join (on a VM, touching fresh memory costs ~3 ms per MB, so every copy of a
  * 50 MB snapshot into new memory was ~150 ms).
  */
-export function* serializeSteps(
+export function serializeSteps(
   state: JobQueueState,
   options: SerializeOptions = {},
 ): Generator<void, Uint8Array, void> {
   const w = new ByteWriter(options.initialBytes ?? 64 * 1024, options.allocate);
+  const frozen = freeze(state, w, options.scratch ?? new SnapshotScratch());
+  return stepsFrom(frozen, w, options.stepBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES);
+}
+
+function* stepsFrom(
+  frozen: FrozenState,
+  w: ByteWriter,
+  stepBytes: number,
+): Generator<void, Uint8Array, void> {
   let crc = 0;
   let checked = 0;
-  for (const _ of writeBody(state, w, options.stepBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES)) {
+  for (const _ of encode(frozen, w, stepBytes)) {
     // Checksum what this step wrote while it is still in cache.
     crc = crc32(w.peek().subarray(checked), crc);
     checked = w.length;
@@ -75,15 +96,24 @@ export function* serializeSteps(
 }
 
 /** Serializes in pieces of about maxChunkBytes (each a fresh array), e.g. to stream or digest them. */
-export function* serializeChunks(
+export function serializeChunks(
   state: JobQueueState,
   maxChunkBytes: number = DEFAULT_SNAPSHOT_CHUNK_BYTES,
 ): Generator<Uint8Array, void, void> {
   // Start small and let the writer double: a small state (most of them) must not
   // pay for zeroing a chunk-sized buffer; that made every snapshot cost 16 MB.
   const w = new ByteWriter(Math.min(maxChunkBytes, 64 * 1024) + 1024);
+  const frozen = freeze(state, w, new SnapshotScratch());
+  return chunksFrom(frozen, w, maxChunkBytes);
+}
+
+function* chunksFrom(
+  frozen: FrozenState,
+  w: ByteWriter,
+  maxChunkBytes: number,
+): Generator<Uint8Array, void, void> {
   let crc = 0;
-  for (const _ of writeBody(state, w, maxChunkBytes)) {
+  for (const _ of encode(frozen, w, maxChunkBytes)) {
     const chunk = w.take();
     crc = crc32(chunk, crc);
     yield chunk;
@@ -91,82 +121,6 @@ export function* serializeChunks(
   crc = crc32(w.peek(), crc);
   w.u32(crc);
   yield w.take();
-}
-
-/**
- * Writes everything but the trailing CRC into `w`, yielding (between records)
- * whenever stepBytes more are in the writer than after the last yield; the
- * caller may empty the writer at a yield. Throws if the state changes while
- * suspended.
- */
-function* writeBody(state: JobQueueState, w: ByteWriter, stepBytes: number): Generator<void, void, void> {
-  const version = state.version;
-  let mark = w.length;
-  const step = function* (): Generator<void, void, void> {
-    if (w.length - mark < stepBytes) return;
-    yield;
-    if (state.version !== version) {
-      throw new SnapshotError("the job state changed while a snapshot of it was being produced");
-    }
-    mark = w.length;
-  };
-
-  for (const byte of MAGIC) w.u8(byte);
-  w.u8(FORMAT_VERSION);
-  w.uint(LIMIT_NAMES.length);
-  for (const name of LIMIT_NAMES) {
-    w.string(name);
-    w.f64(state.limits[name]);
-  }
-  w.uint(state.lastAppliedIndex);
-  w.uint(state.nextJobId);
-  w.uint(state.nextToken);
-  w.uint(state.nextReadySeq);
-
-  const queuePosition = new Map<QueueRecord, number>();
-  w.uint(state.queueRecords.size);
-  for (const queue of state.queueRecords.values()) {
-    queuePosition.set(queue, queuePosition.size);
-    w.string(queue.name);
-  }
-  w.uint(state.workerRecords.size);
-  for (const worker of state.workerRecords.values()) {
-    w.string(worker.id);
-    w.uint(worker.queues.length);
-    for (const queue of worker.queues) w.uint(queuePosition.get(queue)!);
-    w.uint(worker.concurrency);
-    w.uint(worker.registeredAtMs);
-  }
-
-  w.uint(state.jobs.size);
-  for (const job of state.jobs.values()) {
-    writeJob(w, job, queuePosition.get(job.queue)!, state.defaultOptions);
-    yield* step();
-  }
-
-  const writeIds = function* (jobs: Iterable<JobRecord>, count: number): Generator<void, void, void> {
-    w.uint(count);
-    for (const job of jobs) {
-      w.uint(job.id);
-      yield* step();
-    }
-  };
-  for (const queue of state.queueRecords.values()) yield* writeIds(queue.ready.inOrder(), queue.ready.size);
-  yield* writeIds(state.scheduled.items, state.scheduled.size);
-  yield* writeIds(state.leases.items, state.leases.size);
-  yield* writeIds(state.finished.items, state.finished.size);
-  for (const worker of state.workerRecords.values()) yield* writeIds(worker.running, worker.running.size);
-
-  w.uint(state.idempotencyKeys.size);
-  for (const [key, entry] of state.idempotencyKeys) {
-    w.string(key);
-    w.uint(entry.jobId);
-    w.uint(entry.expiresAtMs);
-    yield* step();
-  }
-  if (state.version !== version) {
-    throw new SnapshotError("the job state changed while a snapshot of it was being produced");
-  }
 }
 
 export function serialize(state: JobQueueState): Uint8Array {
@@ -231,43 +185,6 @@ export function restore(bytes: Uint8Array, options: RestoreOptions = {}): JobQue
 
 function hex(value: number): string {
   return value.toString(16).padStart(8, "0");
-}
-
-const Flag = { customOptions: 1, idempotencyKey: 2, workerId: 4, lastError: 8, result: 16 } as const;
-
-function writeJob(w: ByteWriter, job: JobRecord, queuePosition: number, defaults: JobOptions): void {
-  let flags = 0;
-  if (job.options !== defaults) flags |= Flag.customOptions;
-  if (job.idempotencyKey !== null) flags |= Flag.idempotencyKey;
-  if (job.workerId !== null) flags |= Flag.workerId;
-  if (job.lastError !== null) flags |= Flag.lastError;
-  if (job.result !== null) flags |= Flag.result;
-  w.uint(job.id);
-  w.u8(flags);
-  w.u8(job.state);
-  w.uint(queuePosition);
-  w.string(job.type);
-  w.bytes(job.payload());
-  w.int(job.priority);
-  w.uint(job.runAtMs);
-  w.uint(job.submittedAtMs);
-  w.uint(job.attempts);
-  w.uint(job.token);
-  w.uint(job.leaseDeadlineMs);
-  w.uint(job.finishedAtMs);
-  w.uint(job.readySeq);
-  if (flags & Flag.customOptions) {
-    const o = job.options;
-    w.uint(o.maxAttempts);
-    w.uint(o.leaseMs);
-    w.uint(o.backoffInitialMs);
-    w.uint(o.backoffMaxMs);
-    w.f64(o.backoffMultiplier);
-  }
-  if (job.idempotencyKey !== null) w.string(job.idempotencyKey);
-  if (job.workerId !== null) w.string(job.workerId);
-  if (job.lastError !== null) w.string(job.lastError);
-  if (job.result !== null) w.bytes(job.result);
 }
 
 function readBody(r: ByteReader): JobQueueState {
@@ -393,7 +310,7 @@ function readJob(r: ByteReader, state: JobQueueState, queueAt: (position: number
   const finishedAtMs = r.uint();
   const readySeq = r.uint();
   let options = state.defaultOptions;
-  if (flags & Flag.customOptions) {
+  if (flags & JobFlag.customOptions) {
     options = state.internOptions({
       maxAttempts: r.uint(),
       leaseMs: r.uint(),
@@ -402,7 +319,7 @@ function readJob(r: ByteReader, state: JobQueueState, queueAt: (position: number
       backoffMultiplier: r.f64(),
     });
   }
-  const idempotencyKey = flags & Flag.idempotencyKey ? r.string() : null;
+  const idempotencyKey = flags & JobFlag.idempotencyKey ? r.string() : null;
   const slot = state.copyPayload(payload);
   const job = new JobRecord(
     id,
@@ -422,9 +339,9 @@ function readJob(r: ByteReader, state: JobQueueState, queueAt: (position: number
   job.token = token;
   job.leaseDeadlineMs = leaseDeadlineMs;
   job.finishedAtMs = finishedAtMs;
-  job.workerId = flags & Flag.workerId ? r.string() : null;
-  job.lastError = flags & Flag.lastError ? r.string() : null;
-  job.result = flags & Flag.result ? r.bytes().slice() : null;
+  job.workerId = flags & JobFlag.workerId ? r.string() : null;
+  job.lastError = flags & JobFlag.lastError ? r.string() : null;
+  job.result = flags & JobFlag.result ? r.bytes().slice() : null;
   job.readySeq = readySeq;
   job.heapKey =
     jobState === JobState.Pending

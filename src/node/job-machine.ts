@@ -3,6 +3,7 @@ import {
   JobQueueState,
   restore as restoreJobs,
   serializeSteps,
+  SnapshotScratch,
   type ApplyResult,
   type JobEvent,
   type JobLimits,
@@ -22,6 +23,8 @@ export class JobMachine implements StateMachine {
   appliedIndex = 0;
   private readonly listeners = new Set<JobEventListener>();
   private readonly restoredListeners = new Set<() => void>();
+  /** Kept warm from one snapshot to the next (the replica runs one at a time). */
+  private readonly snapshotScratch = new SnapshotScratch();
 
   constructor(private readonly limits: JobLimits) {
     this.state = new JobQueueState(limits);
@@ -60,6 +63,6 @@ export class JobMachine implements StateMachine {
   }
 
   snapshotSteps(output: SnapshotOutput): Generator<void, Uint8Array, void> {
-    return serializeSteps(this.state, output);
+    return serializeSteps(this.state, { ...output, scratch: this.snapshotScratch });
   }
 }

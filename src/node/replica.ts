@@ -62,7 +62,7 @@ interface QueuedProposal {
 
 type ApplyItem = { kind: "entry"; entry: Entry } | { kind: "restore"; snapshot: Snapshot };
 
-/** Most committed entries waiting while a snapshot is being serialized (back-pressure ends proposals first). */
+/** Most committed entries waiting to be applied (back-pressure ends proposals first). */
 const MAX_APPLY_BACKLOG = 1_000_000;
 /** Most linearizable reads waiting at once. */
 const MAX_PENDING_READS = 10_000;
@@ -108,10 +108,7 @@ export class Replica {
       snapshotThreshold: options.snapshotThreshold,
       guard: (fn) => this.guard(fn),
       isStopped: () => this.stopped,
-      onDone: () => {
-        this.drainApply();
-        this.kick();
-      },
+      onDone: () => this.kick(),
     });
   }
 
@@ -147,7 +144,7 @@ export class Replica {
   }
 
   isLeader(): boolean {
-    return this.core.status().role === "leader";
+    return this.core.isLeader();
   }
 
   leaderId(): NodeId | null {
@@ -387,7 +384,6 @@ export class Replica {
   }
 
   private drainApply(): void {
-    if (this.snapshots.busy) return; // the state must not change under the serializer
     const sm = this.o.stateMachine;
     let n = 0;
     for (; n < this.applyBacklog.length; n++) {

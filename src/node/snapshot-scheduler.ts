@@ -13,11 +13,13 @@ export interface SnapshotSchedulerOptions {
   /** Runs core calls so that a throw stops the node (the replica's guard). */
   readonly guard: <T>(fn: () => T) => T | undefined;
   readonly isStopped: () => boolean;
-  /** A snapshot finished or was abandoned: apply what waited, run the Ready loop. */
+  /** A snapshot finished or was abandoned: run the Ready loop (there may be a snapshot to persist). */
   readonly onDone: () => void;
+  /** Wall clock for the snapshot turns (default Date.now). */
+  readonly nowMs?: () => number;
 }
 
-/** Capacity a snapshot starts with beyond twice the previous one's size. */
+/** Capacity a snapshot starts with beyond what the previous one's size can grow to. */
 const SNAPSHOT_HEADROOM_BYTES = 1024 * 1024;
 
 /**
@@ -38,13 +40,33 @@ const SNAPSHOT_SLICE_MS = 4;
  * log at most about this fraction of the state's size.
  */
 const SNAPSHOT_LOG_TO_STATE_RATIO = 0.5;
+/**
+ * The same rule on the leader, which waits for four times as much log. The
+ * leader is the busiest process of a cluster (it talks to every client and
+ * every follower), and a snapshot of hundreds of thousands of jobs costs a
+ * core for a second or more; a follower's costs it less where it matters. The
+ * price is a leader that keeps up to about twice its state's size in log.
+ */
+const LEADER_SNAPSHOT_LOG_TO_STATE_RATIO = 2;
+
+/**
+ * Voters take turns of this length to start snapshots: voter i of n (by id)
+ * may start one only in the turns where floor(wall clock / turn) mod n = i.
+ * Every node reaches the same log index at about the same time, so without
+ * turns all of them snapshotted at once: with a deep queue that is tens of
+ * megabytes serialized and written on every node together, which starved a
+ * 2-core machine (the commit of client writes needs a quorum of them). A
+ * snapshot waits for at most n - 1 turns; clocks out of step only make turns
+ * overlap, as they all did before.
+ */
+export const SNAPSHOT_TURN_MS = 1000;
 
 /**
  * Decides when the state machine is snapshotted and serializes it in slices
  * so heartbeats keep flowing, then hands the bytes to the core (which
- * compacts its log and persists the snapshot in a later Ready). While a
- * snapshot is being serialized the replica holds back apply (`busy`): the
- * state must not change under the serializer.
+ * compacts its log and persists the snapshot in a later Ready). Apply goes on
+ * meanwhile: the state machine copies what may change when the snapshot
+ * starts (StateMachine.snapshotSteps), and the snapshot is of that index.
  */
 export class SnapshotScheduler {
   private readonly o: SnapshotSchedulerOptions;
@@ -56,11 +78,6 @@ export class SnapshotScheduler {
   constructor(options: SnapshotSchedulerOptions) {
     this.o = options;
     this.lastSnapshotBytes = options.core.latestSnapshot()?.data.byteLength ?? 0;
-  }
-
-  /** Apply must wait: a snapshot is being serialized. */
-  get busy(): boolean {
-    return this.serializing;
   }
 
   /** An entry of `bytes` was applied. */
@@ -83,10 +100,28 @@ export class SnapshotScheduler {
     if (
       !this.serializing &&
       this.o.core.entriesSinceSnapshot() >= this.o.snapshotThreshold &&
-      this.appliedBytesSinceSnapshot >= this.lastSnapshotBytes * SNAPSHOT_LOG_TO_STATE_RATIO
+      this.appliedBytesSinceSnapshot >= this.lastSnapshotBytes * this.logToStateRatio() &&
+      this.myTurn()
     ) {
       void this.take();
     }
+  }
+
+  /** See SNAPSHOT_TURN_MS. Learners and lone nodes need no turn. */
+  private myTurn(): boolean {
+    const st = this.o.core.status();
+    const voters = st.membership.members
+      .filter((m) => m.role === "voter")
+      .map((m) => m.id)
+      .sort();
+    const position = voters.indexOf(st.id);
+    if (position < 0 || voters.length < 2) return true;
+    const turn = Math.floor((this.o.nowMs ?? Date.now)() / SNAPSHOT_TURN_MS);
+    return turn % voters.length === position;
+  }
+
+  private logToStateRatio(): number {
+    return this.o.core.isLeader() ? LEADER_SNAPSHOT_LOG_TO_STATE_RATIO : SNAPSHOT_LOG_TO_STATE_RATIO;
   }
 
   private async take(): Promise<void> {
@@ -97,10 +132,12 @@ export class SnapshotScheduler {
       const bytesCovered = this.appliedBytesSinceSnapshot;
       const gen = this.o.stateMachine.snapshotSteps({
         // Room for the state to have grown since the last snapshot (a queue that
-        // only fills grows 1.5x between snapshots, see the ratio above): pages
-        // of a SharedArrayBuffer that are never written are never touched, so
-        // the slack costs address space, not memory; outgrowing it costs a copy.
-        initialBytes: this.lastSnapshotBytes * 2 + SNAPSHOT_HEADROOM_BYTES,
+        // only fills grows by up to 1 + the ratio between snapshots): pages of a
+        // SharedArrayBuffer that are never written are never touched, so the
+        // slack costs address space, not memory; outgrowing it costs a copy.
+        initialBytes:
+          Math.ceil(this.lastSnapshotBytes * (1 + LEADER_SNAPSHOT_LOG_TO_STATE_RATIO)) +
+          SNAPSHOT_HEADROOM_BYTES,
         allocate: allocateShared,
       });
       let data: Uint8Array | undefined;

@@ -9,9 +9,10 @@ export interface StateMachine {
   /** Replace the whole state with a snapshot's (empty data = the empty state). */
   restore(data: Uint8Array, index: number): void;
   /**
-   * Serialize the whole state into one buffer made by `output.allocate`,
-   * yielding every megabyte or so; the replica yields to the event loop between
-   * steps and applies nothing until the generator returns the bytes.
+   * Serialize the whole state as it is now into one buffer made by
+   * `output.allocate`, yielding every megabyte or so: the call itself copies
+   * whatever may change, so the replica goes on applying between steps, and
+   * the bytes are those of `appliedIndex` at the call.
    */
   snapshotSteps(output: SnapshotOutput): Generator<void, Uint8Array, void>;
   /** An entry with no command (a leader's no-op, a membership change) was applied. */

@@ -1105,6 +1105,11 @@ export class RaftCore {
     };
   }
 
+  /** Cheaper than status().role for callers that ask after every Ready. */
+  isLeader(): boolean {
+    return this.role === "leader";
+  }
+
   /** The latest snapshot this node holds (for tests and for the runtime's restore path). */
   latestSnapshot(): Snapshot | null {
     return this.snapshot;

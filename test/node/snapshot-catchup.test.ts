@@ -25,8 +25,13 @@ describe("snapshot catch-up", () => {
       );
       ids.push(...batch.map((b) => b.jobId));
     }
-    await sleep(1200);
-    expect(await c.metric(leader, "raftq_snapshots_total")).toBeGreaterThanOrEqual(1);
+    // The leader snapshots in its turn (at most two 1 s turns away with three voters).
+    let snapshots = 0;
+    for (let i = 0; i < 60 && snapshots < 1; i++) {
+      snapshots = (await c.metric(leader, "raftq_snapshots_total")) ?? 0;
+      if (snapshots < 1) await sleep(100);
+    }
+    expect(snapshots).toBeGreaterThanOrEqual(1);
     await c.startNode(lagger);
     const leaderCommit = (await c.localStatus(leader)).commitIndex;
     let applied = 0;

@@ -1,0 +1,179 @@
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import type { RaftCore } from "../../src/raft/index.js";
+import { SNAPSHOT_TURN_MS, SnapshotScheduler } from "../../src/node/snapshot-scheduler.js";
+import type { SnapshotOutput, StateMachine } from "../../src/node/state-machine.js";
+
+/** The parts of a core the scheduler uses, with the snapshots it was handed. */
+class FakeCore {
+  leader = false;
+  entries = 0;
+  id = "n1";
+  voters = ["n1"];
+  taken: { index: number; data: Uint8Array }[] = [];
+  private latest: { data: Uint8Array; metadata: { index: number } } | null;
+  constructor(lastSnapshotBytes: number) {
+    this.latest = { data: new Uint8Array(lastSnapshotBytes), metadata: { index: 0 } };
+  }
+  isLeader(): boolean {
+    return this.leader;
+  }
+  status() {
+    return {
+      id: this.id,
+      membership: { members: this.voters.map((id) => ({ id, address: "", role: "voter" })) },
+    };
+  }
+  entriesSinceSnapshot(): number {
+    return this.entries;
+  }
+  latestSnapshot() {
+    return this.latest;
+  }
+  createSnapshot(index: number, data: Uint8Array): void {
+    this.taken.push({ index, data });
+    this.latest = { data, metadata: { index } };
+    this.entries = 0;
+  }
+}
+
+/** Spins: a serialization step that takes real time, so the scheduler slices. */
+const work = (ms: number): void => {
+  for (const end = performance.now() + ms; performance.now() < end;);
+};
+
+/** A state of `stateBytes` written in 1 KiB steps of 1 ms each into the buffer the scheduler provides. */
+function machine(stateBytes: number, outputs: SnapshotOutput[]): StateMachine & { appliedIndex: number } {
+  return {
+    appliedIndex: 7,
+    apply: () => undefined,
+    restore: () => undefined,
+    skip: () => undefined,
+    *snapshotSteps(output: SnapshotOutput) {
+      outputs.push(output);
+      const out = output.allocate(Math.max(output.initialBytes, stateBytes));
+      for (let i = 0; i < stateBytes; i += 1024) {
+        out.fill(1, i, Math.min(i + 1024, stateBytes));
+        work(1);
+        yield;
+      }
+      return out.subarray(0, stateBytes);
+    },
+  };
+}
+
+function scheduler(core: FakeCore, stateBytes: number, outputs: SnapshotOutput[] = [], clock = { ms: 0 }) {
+  let done = 0;
+  const m = machine(stateBytes, outputs);
+  const s = new SnapshotScheduler({
+    core: core as unknown as RaftCore,
+    stateMachine: m,
+    logger: pino({ level: "silent" }),
+    metrics: null,
+    snapshotThreshold: 10,
+    guard: (fn) => fn(),
+    isStopped: () => false,
+    onDone: () => done++,
+    nowMs: () => clock.ms,
+  });
+  return { s, m, finished: () => done };
+}
+
+const settle = async (finished: () => number, count: number): Promise<void> => {
+  for (let i = 0; i < 1000 && finished() < count; i++) await new Promise((r) => setImmediate(r));
+};
+
+describe("SnapshotScheduler", () => {
+  it("a follower snapshots once the log since the last snapshot holds half its size", async () => {
+    const core = new FakeCore(10_000);
+    const started: SnapshotOutput[] = [];
+    const { s, finished } = scheduler(core, 12_000, started);
+    core.entries = 10;
+    s.applied(4_999);
+    s.maybeStart();
+    expect(started).toHaveLength(0);
+    s.applied(1);
+    s.maybeStart();
+    expect(started).toHaveLength(1);
+    s.maybeStart(); // one at a time
+    expect(started).toHaveLength(1);
+    await settle(finished, 1);
+    expect(core.taken.map((t) => t.index)).toEqual([7]);
+  });
+
+  it("a leader waits for twice its state's size in log (it is the busiest node)", async () => {
+    const core = new FakeCore(10_000);
+    core.leader = true;
+    const started: SnapshotOutput[] = [];
+    const { s, m, finished } = scheduler(core, 12_000, started);
+    core.entries = 10;
+    s.applied(19_999);
+    s.maybeStart();
+    expect(started).toHaveLength(0);
+    core.leader = false; // leadership lost: the follower's rule applies at once
+    s.maybeStart();
+    expect(started).toHaveLength(1);
+    await settle(finished, 1);
+    core.leader = true;
+    core.entries = 10;
+    m.appliedIndex = 8;
+    s.applied(20_000); // 12,000-byte snapshot now: the leader needs 24,000
+    s.maybeStart();
+    expect(started).toHaveLength(1);
+    s.applied(4_000);
+    s.maybeStart();
+    expect(started).toHaveLength(2);
+    await settle(finished, 2);
+    expect(core.taken.map((t) => t.index)).toEqual([7, 8]);
+  });
+
+  it("voters take turns by wall clock, so they do not all snapshot at once", async () => {
+    const started: SnapshotOutput[] = [];
+    const clock = { ms: 5 * SNAPSHOT_TURN_MS + 10 }; // turn 5: voter 5 mod 3 = 2 (n3)
+    const core = new FakeCore(1_000);
+    core.id = "n2";
+    core.voters = ["n3", "n1", "n2"]; // position by id, not by listing order: n2 is 1
+    const { s, finished } = scheduler(core, 1_000, started, clock);
+    core.entries = 10;
+    s.applied(1_000);
+    s.maybeStart();
+    expect(started).toHaveLength(0);
+    clock.ms += SNAPSHOT_TURN_MS; // turn 6: voter 0 (n1)
+    s.maybeStart();
+    expect(started).toHaveLength(0);
+    clock.ms += SNAPSHOT_TURN_MS; // turn 7: voter 1 (n2)
+    s.maybeStart();
+    expect(started).toHaveLength(1);
+    await settle(finished, 1);
+    core.voters = ["n1", "n3"]; // n2 a learner now (or removed): no turn needed
+    core.entries = 10;
+    s.applied(1_000);
+    s.maybeStart();
+    expect(started).toHaveLength(2);
+  });
+
+  it("needs snapshotThreshold entries too, however many bytes", () => {
+    const core = new FakeCore(0);
+    const started: SnapshotOutput[] = [];
+    const { s } = scheduler(core, 100, started);
+    core.entries = 9;
+    s.applied(1_000_000);
+    s.maybeStart();
+    expect(started).toHaveLength(0);
+  });
+
+  it("serializes into shared memory sized for growth, which becomes the snapshot as written", async () => {
+    const core = new FakeCore(10_000);
+    const outputs: SnapshotOutput[] = [];
+    const { s, finished } = scheduler(core, 25_000, outputs);
+    core.entries = 10;
+    s.applied(5_000);
+    s.maybeStart();
+    await settle(finished, 1);
+    expect(outputs[0]!.initialBytes).toBeGreaterThanOrEqual(30_000);
+    const data = core.taken[0]!.data;
+    expect(data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(data.byteLength).toBe(25_000);
+    expect(data.every((b) => b === 1)).toBe(true);
+  });
+});
