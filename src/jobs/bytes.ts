@@ -109,6 +109,13 @@ export class ByteWriter {
     this.u8(value ? 1 : 0);
   }
 
+  /** Bytes as they are, without a length prefix. */
+  raw(value: Uint8Array): void {
+    this.ensure(value.length);
+    this.buffer.set(value, this.length);
+    this.length += value.length;
+  }
+
   bytes(value: Uint8Array): void {
     this.uint(value.length);
     this.ensure(value.length);

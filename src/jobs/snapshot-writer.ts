@@ -2,7 +2,8 @@
  * Writes a snapshot in two parts so the state can go on changing while most of
  * it is written (see snapshot.ts for the format).
  *
- * freeze() runs in one synchronous pass: it writes the small sections (limits,
+ * freezeSteps() runs while the state stands still (the caller holds apply for
+ * its few steps; ~20 ms per million jobs into warm arrays): it writes the small sections (limits,
  * counters, queues, workers) and copies what may still change into flat
  * arrays: each job's mutable fields, the order of every index, the
  * idempotency table. Everything else a job holds (id, type, payload, queue,
@@ -76,6 +77,8 @@ export class SnapshotScratch {
 
 /** What freeze() copied: enough to write the rest with the state changed or gone. */
 export interface FrozenState {
+  /** At least the bytes encode() writes (the output can be sized once, never grown). */
+  readonly boundBytes: number;
   readonly scratch: SnapshotScratch;
   readonly epoch: number;
   readonly jobCount: number;
@@ -88,8 +91,30 @@ export interface FrozenState {
   readonly keyEntries: readonly IdempotencyEntry[];
 }
 
-/** Writes the small sections into `w` and copies the rest; synchronous, O(jobs). */
-export function freeze(state: JobQueueState, w: ByteWriter, scratch: SnapshotScratch): FrozenState {
+/** Jobs copied between yields of freezeSteps (a few milliseconds' work). */
+const FREEZE_STEP_JOBS = 50_000;
+
+/** Upper bound of one job record's bytes besides its strings and byte fields (varints at their widest). */
+const JOB_RECORD_FIXED_BYTES = 160;
+/** Upper bound of a varint length prefix plus UTF-8 bytes of a string of `chars` UTF-16 units. */
+const stringBytesAtMost = (chars: number): number => 5 + 3 * chars;
+
+/**
+ * Writes the small sections into `w` and copies the rest, yielding every
+ * FREEZE_STEP_JOBS jobs (the caller applies nothing until it returns: it
+ * checks and throws if the state changed). Returns the copy and an upper
+ * bound of the bytes encode() will write, so the output can be sized once.
+ */
+export function* freezeSteps(
+  state: JobQueueState,
+  w: ByteWriter,
+  scratch: SnapshotScratch,
+): Generator<void, FrozenState, void> {
+  const version = state.version;
+  const pause = function* (): Generator<void, void, void> {
+    yield;
+    assert(state.version === version, () => "the job state changed while a snapshot copied it");
+  };
   for (const byte of SNAPSHOT_MAGIC) w.u8(byte);
   w.u8(SNAPSHOT_FORMAT_VERSION);
   w.uint(LIMIT_NAMES.length);
@@ -127,6 +152,7 @@ export function freeze(state: JobQueueState, w: ByteWriter, scratch: SnapshotScr
   const { jobs, states, attempts, nums, ids } = scratch;
 
   const refs = new Map<number, JobRefs>();
+  let boundBytes = 16 + 9 * idCount + 5 * (state.queueRecords.size + state.workerRecords.size + 3);
   let i = 0;
   for (const job of state.jobs.values()) {
     jobs[i] = job;
@@ -138,17 +164,25 @@ export function freeze(state: JobQueueState, w: ByteWriter, scratch: SnapshotScr
     nums[at + LEASE_DEADLINE] = job.leaseDeadlineMs;
     nums[at + FINISHED_AT] = job.finishedAtMs;
     nums[at + READY_SEQ] = job.readySeq;
+    boundBytes += JOB_RECORD_FIXED_BYTES + stringBytesAtMost(job.type.length) + job.payloadLength;
+    if (job.idempotencyKey !== null) boundBytes += stringBytesAtMost(job.idempotencyKey.length);
     if (job.workerId !== null || job.lastError !== null || job.result !== null) {
       refs.set(i, { workerId: job.workerId, lastError: job.lastError, result: job.result });
+      boundBytes += stringBytesAtMost((job.workerId?.length ?? 0) + (job.lastError?.length ?? 0));
+      boundBytes += 5 + (job.result?.length ?? 0);
     }
     i++;
+    if (i % FREEZE_STEP_JOBS === 0) yield* pause();
   }
 
   const listLengths: number[] = [];
   let n = 0;
-  const copyIds = (records: Iterable<JobRecord>): void => {
+  const copyIds = function* (records: Iterable<JobRecord>): Generator<void, void, void> {
     const start = n;
-    for (const job of records) ids[n++] = job.id;
+    for (const job of records) {
+      ids[n++] = job.id;
+      if (n % FREEZE_STEP_JOBS === 0) yield* pause();
+    }
     listLengths.push(n - start);
   };
   for (const queue of state.queueRecords.values()) {
@@ -158,17 +192,21 @@ export function freeze(state: JobQueueState, w: ByteWriter, scratch: SnapshotScr
     for (let job = cursor.head(); job !== undefined; job = cursor.head()) {
       ids[n++] = job.id;
       cursor.advance();
+      if (n % FREEZE_STEP_JOBS === 0) yield* pause();
     }
     listLengths.push(n - start);
   }
-  copyIds(state.scheduled.items);
-  copyIds(state.leases.items);
-  copyIds(state.finished.items);
-  for (const worker of state.workerRecords.values()) copyIds(worker.running);
+  yield* copyIds(state.scheduled.items);
+  yield* copyIds(state.leases.items);
+  yield* copyIds(state.finished.items);
+  for (const worker of state.workerRecords.values()) yield* copyIds(worker.running);
   assert(n === idCount, () => `snapshot copied ${n} index entries, expected ${idCount}`);
 
+  const keys = [...state.idempotencyKeys.keys()];
+  for (const key of keys) boundBytes += stringBytesAtMost(key.length) + 16;
   w.uint(jobCount);
   return {
+    boundBytes,
     scratch,
     epoch,
     jobCount,
@@ -176,9 +214,18 @@ export function freeze(state: JobQueueState, w: ByteWriter, scratch: SnapshotScr
     queuePosition,
     defaultOptions: state.defaultOptions,
     listLengths,
-    keys: [...state.idempotencyKeys.keys()],
+    keys,
     keyEntries: [...state.idempotencyKeys.values()],
   };
+}
+
+/** freezeSteps run to the end at once (for callers that hold the state still anyway). */
+export function freeze(state: JobQueueState, w: ByteWriter, scratch: SnapshotScratch): FrozenState {
+  const steps = freezeSteps(state, w, scratch);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
 }
 
 /**

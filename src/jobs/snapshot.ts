@@ -33,6 +33,7 @@ import { JobRecord, WorkerRecord, type QueueRecord } from "./records.js";
 import {
   encode,
   freeze,
+  freezeSteps,
   JobFlag,
   SNAPSHOT_FORMAT_VERSION,
   SNAPSHOT_MAGIC,
@@ -51,7 +52,7 @@ export class SnapshotError extends Error {
 
 /** Options for serializeSteps. */
 export interface SerializeOptions {
-  /** First capacity of the output; it doubles when outgrown (a good guess avoids copies). */
+  /** Least first capacity of the output (it is sized from an upper bound of the bytes anyway). */
   readonly initialBytes?: number;
   /** Makes the output buffers (default: plain Uint8Array). */
   readonly allocate?: Allocate;
@@ -62,33 +63,48 @@ export interface SerializeOptions {
 }
 
 /**
- * Serializes into one buffer, yielding after about every stepBytes written so
- * the runtime can do other work; returns the snapshot (a view of the output).
- * The node uses this: one buffer it can hand to storage as it is, no chunks to
- * join (on a VM, touching fresh memory costs ~3 ms per MB, so every copy of a
- * 50 MB snapshot into new memory was ~150 ms).
+ * What serializeSteps is doing when it yields: "copying" while it copies what
+ * may change (apply nothing until it yields "writing"), "writing" after.
  */
-export function serializeSteps(
+export type SnapshotPhase = "copying" | "writing";
+
+/**
+ * Serializes into one buffer, yielding between steps so the runtime can do
+ * other work; returns the snapshot (a view of the output). The node uses this:
+ * one buffer it can hand to storage as it is, sized once from an upper bound
+ * of the bytes (untouched pages cost nothing; on a VM, copying into fresh
+ * memory costs ~3 ms per MB, so growing a 150 MB buffer by doubling was a
+ * stall of its own). The bytes are those of the state while it was copying.
+ */
+export function* serializeSteps(
   state: JobQueueState,
   options: SerializeOptions = {},
-): Generator<void, Uint8Array, void> {
-  const w = new ByteWriter(options.initialBytes ?? 64 * 1024, options.allocate);
-  const frozen = freeze(state, w, options.scratch ?? new SnapshotScratch());
-  return stepsFrom(frozen, w, options.stepBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES);
+): Generator<SnapshotPhase, Uint8Array, void> {
+  const header = new ByteWriter(4096);
+  const copying = freezeSteps(state, header, options.scratch ?? new SnapshotScratch());
+  let r = copying.next();
+  for (; !r.done; r = copying.next()) yield "copying";
+  const frozen = r.value;
+  const w = new ByteWriter(
+    Math.max(options.initialBytes ?? 0, header.length + frozen.boundBytes + 4),
+    options.allocate,
+  );
+  w.raw(header.peek());
+  return yield* stepsFrom(frozen, w, options.stepBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES);
 }
 
 function* stepsFrom(
   frozen: FrozenState,
   w: ByteWriter,
   stepBytes: number,
-): Generator<void, Uint8Array, void> {
+): Generator<SnapshotPhase, Uint8Array, void> {
   let crc = 0;
   let checked = 0;
   for (const _ of encode(frozen, w, stepBytes)) {
     // Checksum what this step wrote while it is still in cache.
     crc = crc32(w.peek().subarray(checked), crc);
     checked = w.length;
-    yield;
+    yield "writing";
   }
   crc = crc32(w.peek().subarray(checked), crc);
   w.u32(crc);

@@ -8,7 +8,7 @@ import {
   type JobEvent,
   type JobLimits,
 } from "../jobs/index.js";
-import type { SnapshotOutput, StateMachine } from "./state-machine.js";
+import type { SnapshotOutput, SnapshotPhase, StateMachine } from "./state-machine.js";
 
 export type JobEventListener = (events: readonly JobEvent[]) => void;
 
@@ -62,7 +62,7 @@ export class JobMachine implements StateMachine {
     for (const l of this.restoredListeners) l();
   }
 
-  snapshotSteps(output: SnapshotOutput): Generator<void, Uint8Array, void> {
+  snapshotSteps(output: SnapshotOutput): Generator<SnapshotPhase, Uint8Array, void> {
     return serializeSteps(this.state, { ...output, scratch: this.snapshotScratch });
   }
 }

@@ -62,7 +62,7 @@ interface QueuedProposal {
 
 type ApplyItem = { kind: "entry"; entry: Entry } | { kind: "restore"; snapshot: Snapshot };
 
-/** Most committed entries waiting to be applied (back-pressure ends proposals first). */
+/** Most committed entries waiting to be applied, e.g. while a snapshot copies the state (back-pressure ends proposals first). */
 const MAX_APPLY_BACKLOG = 1_000_000;
 /** Most linearizable reads waiting at once. */
 const MAX_PENDING_READS = 10_000;
@@ -109,6 +109,10 @@ export class Replica {
       guard: (fn) => this.guard(fn),
       isStopped: () => this.stopped,
       onDone: () => this.kick(),
+      onCopied: () => {
+        this.drainApply();
+        this.kick();
+      },
     });
   }
 
@@ -384,6 +388,7 @@ export class Replica {
   }
 
   private drainApply(): void {
+    if (this.snapshots.holdsApply) return; // a snapshot is copying the state's changing parts
     const sm = this.o.stateMachine;
     let n = 0;
     for (; n < this.applyBacklog.length; n++) {

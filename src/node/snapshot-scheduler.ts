@@ -15,12 +15,11 @@ export interface SnapshotSchedulerOptions {
   readonly isStopped: () => boolean;
   /** A snapshot finished or was abandoned: run the Ready loop (there may be a snapshot to persist). */
   readonly onDone: () => void;
+  /** The state machine has copied what may change: apply what waited. */
+  readonly onCopied: () => void;
   /** Wall clock for the snapshot turns (default Date.now). */
   readonly nowMs?: () => number;
 }
-
-/** Capacity a snapshot starts with beyond what the previous one's size can grow to. */
-const SNAPSHOT_HEADROOM_BYTES = 1024 * 1024;
 
 /**
  * Snapshots are written into shared memory: the storage worker then reads them
@@ -64,13 +63,15 @@ export const SNAPSHOT_TURN_MS = 1000;
 /**
  * Decides when the state machine is snapshotted and serializes it in slices
  * so heartbeats keep flowing, then hands the bytes to the core (which
- * compacts its log and persists the snapshot in a later Ready). Apply goes on
- * meanwhile: the state machine copies what may change when the snapshot
- * starts (StateMachine.snapshotSteps), and the snapshot is of that index.
+ * compacts its log and persists the snapshot in a later Ready). Apply waits
+ * only while the state machine copies what may change (`holdsApply`, the
+ * first steps of StateMachine.snapshotSteps) and goes on while the bytes are
+ * written: the snapshot is of the index at which the copy was made.
  */
 export class SnapshotScheduler {
   private readonly o: SnapshotSchedulerOptions;
   private serializing = false;
+  private copying = false;
   /** Size of the latest snapshot, and bytes of the entries applied since (see SNAPSHOT_LOG_TO_STATE_RATIO). */
   private lastSnapshotBytes: number;
   private appliedBytesSinceSnapshot = 0;
@@ -78,6 +79,14 @@ export class SnapshotScheduler {
   constructor(options: SnapshotSchedulerOptions) {
     this.o = options;
     this.lastSnapshotBytes = options.core.latestSnapshot()?.data.byteLength ?? 0;
+  }
+
+  /**
+   * Apply must wait: the state machine is copying what may change (a few
+   * steps, ~20 ms per million jobs), so a snapshot sees one index.
+   */
+  get holdsApply(): boolean {
+    return this.copying;
   }
 
   /** An entry of `bytes` was applied. */
@@ -130,22 +139,19 @@ export class SnapshotScheduler {
     try {
       const index = this.o.stateMachine.appliedIndex;
       const bytesCovered = this.appliedBytesSinceSnapshot;
-      const gen = this.o.stateMachine.snapshotSteps({
-        // Room for the state to have grown since the last snapshot (a queue that
-        // only fills grows by up to 1 + the ratio between snapshots): pages of a
-        // SharedArrayBuffer that are never written are never touched, so the
-        // slack costs address space, not memory; outgrowing it costs a copy.
-        initialBytes:
-          Math.ceil(this.lastSnapshotBytes * (1 + LEADER_SNAPSHOT_LOG_TO_STATE_RATIO)) +
-          SNAPSHOT_HEADROOM_BYTES,
-        allocate: allocateShared,
-      });
+      // The state machine sizes the output from the state itself.
+      const gen = this.o.stateMachine.snapshotSteps({ initialBytes: 0, allocate: allocateShared });
+      this.copying = true; // until it says "writing": apply waits
       let data: Uint8Array | undefined;
       for (;;) {
         const sliceStart = performance.now();
         while (data === undefined && performance.now() - sliceStart < SNAPSHOT_SLICE_MS) {
           const r = gen.next();
           if (r.done) data = r.value;
+          else if (r.value === "writing" && this.copying) {
+            this.copying = false;
+            this.o.onCopied();
+          }
         }
         if (data !== undefined) break;
         await new Promise((r) => setImmediate(r));
@@ -162,6 +168,7 @@ export class SnapshotScheduler {
       }
     } finally {
       this.serializing = false;
+      this.copying = false;
       this.o.onDone();
     }
   }

@@ -9,20 +9,22 @@ export interface StateMachine {
   /** Replace the whole state with a snapshot's (empty data = the empty state). */
   restore(data: Uint8Array, index: number): void;
   /**
-   * Serialize the whole state as it is now into one buffer made by
-   * `output.allocate`, yielding every megabyte or so: the call itself copies
-   * whatever may change, so the replica goes on applying between steps, and
-   * the bytes are those of `appliedIndex` at the call.
+   * Serialize the whole state into one buffer made by `output.allocate`, in
+   * steps. While the steps yield "copying" the replica applies nothing (the
+   * state machine copies what may change); once they yield "writing" it goes
+   * on applying: the bytes are those of `appliedIndex` at the call.
    */
-  snapshotSteps(output: SnapshotOutput): Generator<void, Uint8Array, void>;
+  snapshotSteps(output: SnapshotOutput): Generator<SnapshotPhase, Uint8Array, void>;
   /** An entry with no command (a leader's no-op, a membership change) was applied. */
   skip(index: number): void;
   /** Index of the last applied entry (or restored snapshot). */
   readonly appliedIndex: number;
 }
 
-/** Where a snapshot is written: its first capacity (it doubles when outgrown) and its allocator. */
+/** Where a snapshot is written: its least first capacity and its allocator. */
 export interface SnapshotOutput {
   readonly initialBytes: number;
   readonly allocate: (bytes: number) => Uint8Array;
 }
+
+export type SnapshotPhase = "copying" | "writing";

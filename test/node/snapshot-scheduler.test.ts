@@ -52,10 +52,14 @@ function machine(stateBytes: number, outputs: SnapshotOutput[]): StateMachine & 
     *snapshotSteps(output: SnapshotOutput) {
       outputs.push(output);
       const out = output.allocate(Math.max(output.initialBytes, stateBytes));
+      for (let k = 0; k < 3; k++) {
+        work(2);
+        yield "copying" as const;
+      }
       for (let i = 0; i < stateBytes; i += 1024) {
         out.fill(1, i, Math.min(i + 1024, stateBytes));
         work(1);
-        yield;
+        yield "writing" as const;
       }
       return out.subarray(0, stateBytes);
     },
@@ -64,6 +68,7 @@ function machine(stateBytes: number, outputs: SnapshotOutput[]): StateMachine & 
 
 function scheduler(core: FakeCore, stateBytes: number, outputs: SnapshotOutput[] = [], clock = { ms: 0 }) {
   let done = 0;
+  let copied = 0;
   const m = machine(stateBytes, outputs);
   const s = new SnapshotScheduler({
     core: core as unknown as RaftCore,
@@ -74,9 +79,10 @@ function scheduler(core: FakeCore, stateBytes: number, outputs: SnapshotOutput[]
     guard: (fn) => fn(),
     isStopped: () => false,
     onDone: () => done++,
+    onCopied: () => copied++,
     nowMs: () => clock.ms,
   });
-  return { s, m, finished: () => done };
+  return { s, m, finished: () => done, copied: () => copied };
 }
 
 const settle = async (finished: () => number, count: number): Promise<void> => {
@@ -162,15 +168,20 @@ describe("SnapshotScheduler", () => {
     expect(started).toHaveLength(0);
   });
 
-  it("serializes into shared memory sized for growth, which becomes the snapshot as written", async () => {
+  it("holds apply only while the state machine copies, then writes into shared memory", async () => {
     const core = new FakeCore(10_000);
     const outputs: SnapshotOutput[] = [];
-    const { s, finished } = scheduler(core, 25_000, outputs);
+    const { s, finished, copied } = scheduler(core, 25_000, outputs);
     core.entries = 10;
     s.applied(5_000);
     s.maybeStart();
+    expect(s.holdsApply).toBe(true); // 6 ms of copying outlasts the first 4 ms slice
+    expect(copied()).toBe(0);
+    for (let i = 0; i < 100 && copied() === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(copied()).toBe(1);
+    expect(s.holdsApply).toBe(false);
     await settle(finished, 1);
-    expect(outputs[0]!.initialBytes).toBeGreaterThanOrEqual(30_000);
+    expect(copied()).toBe(1);
     const data = core.taken[0]!.data;
     expect(data.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(data.byteLength).toBe(25_000);
