@@ -40,13 +40,13 @@ const SNAPSHOT_SLICE_MS = 4;
  */
 const SNAPSHOT_LOG_TO_STATE_RATIO = 0.5;
 /**
- * The same rule on the leader, which waits for four times as much log. The
- * leader is the busiest process of a cluster (it talks to every client and
- * every follower), and a snapshot of hundreds of thousands of jobs costs a
- * core for a second or more; a follower's costs it less where it matters. The
- * price is a leader that keeps up to about twice its state's size in log.
+ * While the leader sends a snapshot to a follower it takes none of its own:
+ * a new snapshot compacts the log the follower needs right after the one it
+ * receives, and it would then need another (etcd pauses compaction the same
+ * way). Past this many times the log-to-state ratio it snapshots anyway, so a
+ * follower stuck in a transfer cannot grow the leader's log without bound.
  */
-const LEADER_SNAPSHOT_LOG_TO_STATE_RATIO = 2;
+const SNAPSHOT_DURING_TRANSFER_RATIO = 4;
 
 /**
  * Voters take turns of this length to start snapshots: voter i of n (by id)
@@ -109,8 +109,10 @@ export class SnapshotScheduler {
     if (
       !this.serializing &&
       this.o.core.entriesSinceSnapshot() >= this.o.snapshotThreshold &&
-      this.appliedBytesSinceSnapshot >= this.lastSnapshotBytes * this.logToStateRatio() &&
-      this.myTurn()
+      this.appliedBytesSinceSnapshot >= this.lastSnapshotBytes * SNAPSHOT_LOG_TO_STATE_RATIO &&
+      this.myTurn() &&
+      (!this.sendingSnapshot() ||
+        this.appliedBytesSinceSnapshot >= this.lastSnapshotBytes * SNAPSHOT_DURING_TRANSFER_RATIO)
     ) {
       void this.take();
     }
@@ -129,8 +131,9 @@ export class SnapshotScheduler {
     return turn % voters.length === position;
   }
 
-  private logToStateRatio(): number {
-    return this.o.core.isLeader() ? LEADER_SNAPSHOT_LOG_TO_STATE_RATIO : SNAPSHOT_LOG_TO_STATE_RATIO;
+  /** See SNAPSHOT_DURING_TRANSFER_RATIO. */
+  private sendingSnapshot(): boolean {
+    return this.o.core.isLeader() && this.o.core.status().peers.some((p) => p.state === "snapshot");
   }
 
   private async take(): Promise<void> {

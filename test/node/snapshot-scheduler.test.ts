@@ -10,6 +10,7 @@ class FakeCore {
   entries = 0;
   id = "n1";
   voters = ["n1"];
+  peerStates: string[] = [];
   taken: { index: number; data: Uint8Array }[] = [];
   private latest: { data: Uint8Array; metadata: { index: number } } | null;
   constructor(lastSnapshotBytes: number) {
@@ -22,6 +23,7 @@ class FakeCore {
     return {
       id: this.id,
       membership: { members: this.voters.map((id) => ({ id, address: "", role: "voter" })) },
+      peers: this.peerStates.map((state) => ({ state })),
     };
   }
   entriesSinceSnapshot(): number {
@@ -107,28 +109,29 @@ describe("SnapshotScheduler", () => {
     expect(core.taken.map((t) => t.index)).toEqual([7]);
   });
 
-  it("a leader waits for twice its state's size in log (it is the busiest node)", async () => {
+  it("a leader sending a snapshot takes none of its own, unless its log reaches 4x the state", async () => {
     const core = new FakeCore(10_000);
     core.leader = true;
+    core.peerStates = ["replicate", "snapshot"];
     const started: SnapshotOutput[] = [];
     const { s, m, finished } = scheduler(core, 12_000, started);
     core.entries = 10;
-    s.applied(19_999);
+    s.applied(39_999);
     s.maybeStart();
-    expect(started).toHaveLength(0);
-    core.leader = false; // leadership lost: the follower's rule applies at once
+    expect(started).toHaveLength(0); // the follower needs the log after the snapshot it receives
+    core.peerStates = ["replicate", "replicate"]; // transfer done
     s.maybeStart();
     expect(started).toHaveLength(1);
     await settle(finished, 1);
-    core.leader = true;
+    core.peerStates = ["snapshot", "probe"];
     core.entries = 10;
     m.appliedIndex = 8;
-    s.applied(20_000); // 12,000-byte snapshot now: the leader needs 24,000
+    s.applied(47_999); // 12,000-byte snapshot now: 48,000 is 4x
     s.maybeStart();
     expect(started).toHaveLength(1);
-    s.applied(4_000);
+    s.applied(1);
     s.maybeStart();
-    expect(started).toHaveLength(2);
+    expect(started).toHaveLength(2); // the bound on the leader's log wins
     await settle(finished, 2);
     expect(core.taken.map((t) => t.index)).toEqual([7, 8]);
   });
