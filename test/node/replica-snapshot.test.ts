@@ -1,0 +1,115 @@
+import pino from "pino";
+import { afterEach, describe, expect, it } from "vitest";
+import { RaftCore } from "../../src/raft/index.js";
+import { Replica } from "../../src/node/replica.js";
+import type { SnapshotOutput, SnapshotPhase, StateMachine } from "../../src/node/state-machine.js";
+import { MemoryStorage } from "../../src/storage/index.js";
+import type { Transport } from "../../src/transport/transport.js";
+
+/** A single node talks to no one. */
+const silentTransport: Transport = {
+  send: () => undefined,
+  setPeers: () => undefined,
+  onMessage: () => undefined,
+  stats: () => ({ peers: new Map(), inbound: {} }) as unknown as ReturnType<Transport["stats"]>,
+  close: async () => undefined,
+};
+
+const spin = (ms: number): void => {
+  for (const end = performance.now() + ms; performance.now() < end;);
+};
+
+/**
+ * Counts applied commands. A snapshot copies for `copyingMs` and then writes
+ * for `writingMs`, in 2 ms steps, and records what was applied at each phase.
+ */
+class SlowSnapshotMachine implements StateMachine {
+  appliedIndex = 0;
+  applied = 0;
+  log: string[] = [];
+  constructor(
+    private readonly copyingMs: number,
+    private readonly writingMs: number,
+  ) {}
+  apply(index: number): unknown {
+    this.appliedIndex = index;
+    this.applied++;
+    return this.applied;
+  }
+  restore(): void {}
+  skip(index: number): void {
+    this.appliedIndex = index;
+  }
+  *snapshotSteps(output: SnapshotOutput): Generator<SnapshotPhase, Uint8Array, void> {
+    this.log.push(`copy from ${this.applied}`);
+    for (let t = 0; t < this.copyingMs; t += 2) {
+      spin(2);
+      yield "copying";
+    }
+    this.log.push(`copied at ${this.applied}`);
+    for (let t = 0; t < this.writingMs; t += 2) {
+      spin(2);
+      yield "writing";
+    }
+    this.log.push(`written at ${this.applied}`);
+    const out = output.allocate(8);
+    out.fill(7);
+    return out;
+  }
+}
+
+let replica: Replica | null = null;
+afterEach(async () => {
+  await replica?.stop();
+  replica = null;
+});
+
+async function singleNode(machine: StateMachine): Promise<Replica> {
+  const core = new RaftCore({
+    id: "n1",
+    initialMembers: [{ id: "n1", address: "127.0.0.1:1", role: "voter" }],
+    random: () => 0.5,
+  });
+  const r = new Replica({
+    core,
+    storage: new MemoryStorage(),
+    transport: silentTransport,
+    stateMachine: machine,
+    logger: pino({ level: "silent" }),
+    metrics: null,
+    tickMs: 5,
+    maxPendingProposals: 256,
+    proposalTimeoutMs: 5000,
+    snapshotThreshold: 5,
+    seedPeers: new Map(),
+    onFatal: (e) => {
+      throw e;
+    },
+  });
+  r.start();
+  for (let i = 0; i < 400 && !r.isLeader(); i++) await new Promise((res) => setTimeout(res, 5));
+  expect(r.isLeader()).toBe(true);
+  return r;
+}
+
+describe("Replica while a snapshot is taken", () => {
+  it("applies and answers proposals while the snapshot is written, not while it is copied", async () => {
+    const machine = new SlowSnapshotMachine(40, 400);
+    replica = await singleNode(machine);
+    const cmd = new Uint8Array([1]);
+    for (let i = 0; i < 6; i++) await replica.propose(cmd); // past the threshold: a snapshot starts
+    for (let i = 0; i < 200 && machine.log.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(machine.log[0]).toMatch(/^copy from/);
+    // Proposed while the state is being copied or written: answered before the bytes are done.
+    const during = await replica.propose(cmd);
+    expect(machine.log.some((l) => l.startsWith("copied"))).toBe(true);
+    expect(machine.log.some((l) => l.startsWith("written"))).toBe(false);
+    expect(during).toBe(machine.applied);
+    for (let i = 0; i < 400 && !machine.log.some((l) => l.startsWith("written")); i++)
+      await new Promise((r) => setTimeout(r, 5));
+    const copiedAt = Number(machine.log.find((l) => l.startsWith("copied"))!.split(" ")[2]);
+    const copyFrom = Number(machine.log[0]!.split(" ")[2]);
+    expect(copiedAt).toBe(copyFrom); // nothing was applied while copying
+    expect(replica.core.latestSnapshot()?.data.every((b) => b === 7)).toBe(true);
+  });
+});
