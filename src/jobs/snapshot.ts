@@ -52,8 +52,6 @@ export class SnapshotError extends Error {
 
 /** Options for serializeSteps. */
 export interface SerializeOptions {
-  /** Least first capacity of the output (it is sized from an upper bound of the bytes anyway). */
-  readonly initialBytes?: number;
   /** Makes the output buffers (default: plain Uint8Array). */
   readonly allocate?: Allocate;
   /** Bytes written between yields (default 1 MiB). */
@@ -85,10 +83,7 @@ export function* serializeSteps(
   let r = copying.next();
   for (; !r.done; r = copying.next()) yield "copying";
   const frozen = r.value;
-  const w = new ByteWriter(
-    Math.max(options.initialBytes ?? 0, header.length + frozen.boundBytes + 4),
-    options.allocate,
-  );
+  const w = new ByteWriter(header.length + frozen.boundBytes + 4, options.allocate);
   w.raw(header.peek());
   return yield* stepsFrom(frozen, w, options.stepBytes ?? DEFAULT_SNAPSHOT_CHUNK_BYTES);
 }

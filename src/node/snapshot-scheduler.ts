@@ -143,7 +143,7 @@ export class SnapshotScheduler {
       const index = this.o.stateMachine.appliedIndex;
       const bytesCovered = this.appliedBytesSinceSnapshot;
       // The state machine sizes the output from the state itself.
-      const gen = this.o.stateMachine.snapshotSteps({ initialBytes: 0, allocate: allocateShared });
+      const gen = this.o.stateMachine.snapshotSteps({ allocate: allocateShared });
       this.copying = true; // until it says "writing": apply waits
       let data: Uint8Array | undefined;
       for (;;) {

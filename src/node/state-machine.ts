@@ -21,9 +21,8 @@ export interface StateMachine {
   readonly appliedIndex: number;
 }
 
-/** Where a snapshot is written: its least first capacity and its allocator. */
+/** Where a snapshot is written: the state machine sizes the buffer, `allocate` makes it. */
 export interface SnapshotOutput {
-  readonly initialBytes: number;
   readonly allocate: (bytes: number) => Uint8Array;
 }
 

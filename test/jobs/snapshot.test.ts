@@ -89,7 +89,6 @@ describe("snapshots", () => {
     for (let i = 0; i < 300; i++) h.submit({ payload: new Uint8Array(100).fill(i) });
     const made: number[] = [];
     const steps = serializeSteps(h.state, {
-      initialBytes: 64,
       stepBytes: 2048,
       allocate: (n) => {
         made.push(n);

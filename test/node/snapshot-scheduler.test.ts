@@ -53,7 +53,7 @@ function machine(stateBytes: number, outputs: SnapshotOutput[]): StateMachine & 
     skip: () => undefined,
     *snapshotSteps(output: SnapshotOutput) {
       outputs.push(output);
-      const out = output.allocate(Math.max(output.initialBytes, stateBytes));
+      const out = output.allocate(stateBytes);
       for (let k = 0; k < 3; k++) {
         work(2);
         yield "copying" as const;
