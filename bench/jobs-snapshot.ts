@@ -1,5 +1,5 @@
-// Snapshot of a large job state: serialize (in chunks, yielding to the event loop between them)
-// and restore times, size, and the longest event-loop pause.
+// Snapshot of a large job state: serialize (in chunks, yielding to the event loop between them;
+// then as the node does, in steps into shared memory), restore times, size, longest pauses.
 // Run: node --expose-gc --import tsx bench/jobs-snapshot.ts   (or npx tsx bench/jobs-snapshot.ts)
 // Settings: BENCH_JOBS (1,000,000), BENCH_CHUNK_BYTES (1 MiB).
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
@@ -8,6 +8,8 @@ import {
   makeLimits,
   restore,
   serializeChunks,
+  serializeSteps,
+  SnapshotScratch,
   type JobStatusUpdate,
 } from "../src/jobs/index.js";
 import { concat } from "../src/jobs/snapshot.js";
@@ -110,6 +112,36 @@ console.log(`  pause per chunk (wall): ${quantiles(chunkWallMs)}; cpu: ${quantil
 console.log(
   `  event-loop delay while serializing: max ${(delay.max / 1e6).toFixed(1)} ms, p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms (includes GC and other processes)`,
 );
+
+// The node's path: serializeSteps into one SharedArrayBuffer with a scratch kept warm across
+// snapshots (SnapshotScheduler + JobMachine). Apply waits only for the "copying" steps.
+const scratch = new SnapshotScratch();
+for (const round of ["first (cold scratch)", "second (warm scratch)"]) {
+  (globalThis as { gc?: () => void }).gc?.();
+  const stepMs = { copying: [] as number[], writing: [] as number[] };
+  const s0 = performance.now();
+  const steps = serializeSteps(state, {
+    allocate: (n) => new Uint8Array(new SharedArrayBuffer(n)),
+    scratch,
+  });
+  let out: Uint8Array | undefined;
+  while (out === undefined) {
+    const c0 = performance.now();
+    const r = steps.next();
+    if (r.done) out = r.value;
+    else stepMs[r.value].push(performance.now() - c0);
+  }
+  const total = performance.now() - s0;
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0).toFixed(0);
+  console.log(
+    `serializeSteps, ${round}: ${total.toFixed(0)} ms, ${(out.length / 1e6).toFixed(1)} MB; ` +
+      `copying ${sum(stepMs.copying)} ms in ${stepMs.copying.length + 1} steps (apply waits), ` +
+      `writing ${sum(stepMs.writing)} ms in ${stepMs.writing.length} steps; longest step ${Math.max(
+        ...stepMs.copying,
+        ...stepMs.writing,
+      ).toFixed(1)} ms; same bytes: ${Buffer.from(out).equals(Buffer.from(bytes))}`,
+  );
+}
 
 for (const verify of [false, true]) {
   (globalThis as { gc?: () => void }).gc?.();

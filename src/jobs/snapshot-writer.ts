@@ -3,8 +3,8 @@
  * it is written (see snapshot.ts for the format).
  *
  * freezeSteps() runs while the state stands still (the caller holds apply for
- * its few steps; ~20 ms per million jobs into warm arrays): it writes the small sections (limits,
- * counters, queues, workers) and copies what may still change into flat
+ * its steps): it writes the small sections (limits, counters, queues,
+ * workers) and copies what may still change into flat
  * arrays: each job's mutable fields, the order of every index, the
  * idempotency table. Everything else a job holds (id, type, payload, queue,
  * options, priority, key, submit time) never changes after submit, so a
@@ -13,8 +13,8 @@
  *
  * Why: a million jobs take seconds to encode on a loaded node, and while the
  * state had to stay still for that long a leader answered no client. The copy
- * takes tens of milliseconds per million jobs once its arrays are warm, so a
- * node keeps one SnapshotScratch and reuses it.
+ * takes 0.2-0.3 s per million jobs once its arrays are warm (~0.7 s with fresh
+ * ones: bench/jobs-snapshot.ts), so a node keeps one SnapshotScratch.
  */
 import { assert } from "./assert.js";
 import type { ByteWriter } from "./bytes.js";
@@ -91,8 +91,8 @@ export interface FrozenState {
   readonly keyEntries: readonly IdempotencyEntry[];
 }
 
-/** Jobs copied between yields of freezeSteps (a few milliseconds' work). */
-const FREEZE_STEP_JOBS = 50_000;
+/** Jobs (or index entries) copied between yields of freezeSteps: ~2 ms of work with warm arrays. */
+const FREEZE_STEP_JOBS = 20_000;
 
 /** Upper bound of one job record's bytes besides its strings and byte fields (varints at their widest). */
 const JOB_RECORD_FIXED_BYTES = 160;

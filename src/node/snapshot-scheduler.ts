@@ -83,7 +83,7 @@ export class SnapshotScheduler {
 
   /**
    * Apply must wait: the state machine is copying what may change (a few
-   * steps, ~20 ms per million jobs), so a snapshot sees one index.
+   * steps, 0.2-0.3 s per million jobs), so a snapshot sees one index.
    */
   get holdsApply(): boolean {
     return this.copying;
