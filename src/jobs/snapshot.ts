@@ -17,10 +17,11 @@
  * state, not merely an equivalent one: restore(serialize(s)) serializes to the
  * same bytes, and stateHash() (a digest of these bytes) matches.
  *
- * serializeSteps and serializeChunks copy what may change when they are
- * called (see snapshot-writer.ts), then write the bytes in steps of about
- * stepBytes / maxChunkBytes, so the runtime can do other work in between,
- * applying included: the bytes are those of the state at the call.
+ * serializeSteps and serializeChunks first copy what may change (see
+ * snapshot-writer.ts; serializeChunks in one go, serializeSteps in "copying"
+ * steps the caller must not change the state between), then write the bytes in
+ * steps of about stepBytes / maxChunkBytes, so the runtime can do other work in
+ * between, applying included: the bytes are those of the state that was copied.
  */
 import { assert } from "./assert.js";
 import { ByteReader, ByteWriter, CodecError, type Allocate } from "./bytes.js";
@@ -42,8 +43,6 @@ import {
 } from "./snapshot-writer.js";
 import { JobQueueState } from "./state.js";
 
-const MAGIC = SNAPSHOT_MAGIC;
-const FORMAT_VERSION = SNAPSHOT_FORMAT_VERSION;
 export const DEFAULT_SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 
 export class SnapshotError extends Error {
@@ -168,9 +167,10 @@ export interface RestoreOptions {
 
 /** Rebuilds a state from serialize()'s bytes. Corrupt or truncated input throws SnapshotError. */
 export function restore(bytes: Uint8Array, options: RestoreOptions = {}): JobQueueState {
-  if (bytes.length < MAGIC.length + 1 + 4) throw new SnapshotError(`snapshot is only ${bytes.length} bytes`);
-  for (let i = 0; i < MAGIC.length; i++) {
-    if (bytes[i] !== MAGIC[i]) throw new SnapshotError("not a job queue snapshot (bad magic)");
+  if (bytes.length < SNAPSHOT_MAGIC.length + 1 + 4)
+    throw new SnapshotError(`snapshot is only ${bytes.length} bytes`);
+  for (let i = 0; i < SNAPSHOT_MAGIC.length; i++) {
+    if (bytes[i] !== SNAPSHOT_MAGIC[i]) throw new SnapshotError("not a job queue snapshot (bad magic)");
   }
   const bodyLength = bytes.length - 4;
   const stored = new DataView(bytes.buffer, bytes.byteOffset + bodyLength, 4).getUint32(0, true);
@@ -178,14 +178,14 @@ export function restore(bytes: Uint8Array, options: RestoreOptions = {}): JobQue
   if (stored !== actual) {
     throw new SnapshotError(`snapshot checksum mismatch: stored ${hex(stored)}, computed ${hex(actual)}`);
   }
-  const version = bytes[MAGIC.length]!;
-  if (version !== FORMAT_VERSION) {
+  const version = bytes[SNAPSHOT_MAGIC.length]!;
+  if (version !== SNAPSHOT_FORMAT_VERSION) {
     throw new SnapshotError(
-      `unsupported snapshot format version ${version} (this node reads ${FORMAT_VERSION})`,
+      `unsupported snapshot format version ${version} (this node reads ${SNAPSHOT_FORMAT_VERSION})`,
     );
   }
   try {
-    const state = readBody(new ByteReader(bytes.subarray(MAGIC.length + 1, bodyLength)));
+    const state = readBody(new ByteReader(bytes.subarray(SNAPSHOT_MAGIC.length + 1, bodyLength)));
     if (options.verify !== false) state.checkInvariants();
     return state;
   } catch (error) {
