@@ -9,8 +9,6 @@ import { StorageFatalError } from "./errors.js";
 export const CRC_BYTES = 4;
 /** Entry payload header: term u64 BE, type u8; the entry's data follows. */
 export const ENTRY_HEADER_BYTES = 9;
-/** Snapshots are split into chunks so no single value is huge (200 MB snapshots are fine). */
-export const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
 
 export const FORMAT_KEY = Buffer.from("m/format");
 export const META_KEY = Buffer.from("m/meta");

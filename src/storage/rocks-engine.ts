@@ -4,10 +4,12 @@
  *
  * Atomicity: each group of writes is ONE RocksDB batch with sync: true, which
  * carries every put plus the 'm/log' and 'm/snapshot' records that say which
- * keys are live. Deleting dead keys (truncated tails, compacted heads, old
- * snapshot chunks) is a DeleteRange issued after that batch; if a crash loses
- * it, the dead keys lie outside the recorded bounds, are ignored on load and
- * are deleted again after the next open.
+ * keys are live. Deleting dead keys (truncated tails, compacted heads, chunks
+ * of a format-v1 snapshot) is a DeleteRange issued after that batch; if a crash
+ * loses it, the dead keys lie outside the recorded bounds, are ignored on load
+ * and are deleted again after the next open. Snapshot bytes are not in RocksDB:
+ * they are written to a file first (snapshot-files.ts) and the batch commits
+ * the pointer to it; files no pointer names are deleted the same way.
  */
 import { RocksLevel, type BatchOp } from "@nxtedition/rocksdb";
 import type { HardState, SnapshotMetadata } from "../raft/types.js";
@@ -23,10 +25,14 @@ import {
 } from "./log-state.js";
 import { EMPTY_HARD_STATE, type StorageMeta } from "./raft-storage.js";
 import {
+  isChunkedSnapshotMeta,
+  readChunkedSnapshot,
+  type ChunkedSnapshotMeta,
+} from "./legacy-snapshot-chunks.js";
+import {
   CHUNK_KEYS_END,
   chunkKey,
   corrupt,
-  CRC_BYTES,
   decodeEntryPayload,
   describeKey,
   ENTRY_KEYS_END,
@@ -41,26 +47,32 @@ import {
   sealRecord,
   SNAPSHOT_KEY,
 } from "./record-codec.js";
+import { SnapshotFiles, type SnapshotFileRef } from "./snapshot-files.js";
 import type { WireLoaded, WireWrite } from "./wire.js";
 
 export const FORMAT_NAME = "raftq-raft-storage";
-export const FORMAT_VERSION = 1;
+/**
+ * v2: snapshots are files in `<data-dir>/snap` (v1 kept them as chunk records).
+ * This build reads both; a v1 dir is marked v2 by the batch that first points
+ * to a snapshot file, after which older builds refuse it.
+ */
+export const FORMAT_VERSION = 2;
 /** Entries read per iterator step on load: bounds the memory of one step. */
 const LOAD_BATCH_ENTRIES = 1024;
 
-interface StoredSnapshotMeta {
+/** `m/snapshot` since format v2: the metadata and a pointer to the file. */
+interface FileSnapshotMeta extends SnapshotFileRef {
   readonly metadata: SnapshotMetadata;
-  readonly totalBytes: number;
-  readonly chunkBytes: number;
-  readonly chunkCount: number;
 }
 
-/** What readState() found: entry terms/types/data in index order, snapshot chunks in order. */
+type StoredSnapshotMeta = FileSnapshotMeta | ChunkedSnapshotMeta;
+
+/** What readState() found: entry terms/types/data in index order, the snapshot's bytes. */
 interface StoredPayloads {
   terms: number[];
   types: number[];
   datas: Buffer[];
-  chunks: Buffer[];
+  snapshotData: Uint8Array | null;
 }
 
 /** The outcome of one write within a group. */
@@ -73,23 +85,37 @@ export class RocksEngine {
   private entryKeysFrom = 1;
   private entryKeysThrough = 0;
   private chunkKeysBelow = 0;
+  /** A snapshot file was written since the directory was last cleaned. */
+  private snapshotFilesToClean = false;
+  private formatVersion = FORMAT_VERSION;
   private writesDone = 0;
   private failure: StorageFatalError | null = null;
 
   private constructor(
     private readonly db: RocksLevel,
     private readonly dbPath: string,
+    private readonly files: SnapshotFiles,
     private readonly failAfterWrites: number | undefined,
   ) {}
 
-  static async open(dbPath: string, failAfterWrites: number | undefined): Promise<RocksEngine> {
+  static async open(
+    dbPath: string,
+    snapshotDir: string,
+    failAfterWrites: number | undefined,
+  ): Promise<RocksEngine> {
     const db = new RocksLevel(dbPath, { keyEncoding: "buffer", valueEncoding: "buffer" });
     try {
       await db.open({ createIfMissing: true });
     } catch (err) {
       throw openError(dbPath, err);
     }
-    const engine = new RocksEngine(db, dbPath, failAfterWrites);
+    let engine: RocksEngine;
+    try {
+      engine = new RocksEngine(db, dbPath, SnapshotFiles.open(snapshotDir), failAfterWrites);
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
     try {
       await engine.checkFormat();
       await engine.readState(false);
@@ -125,12 +151,18 @@ export class RocksEngine {
         break;
       }
       try {
-        next = applyOutline(next, outlineOfWire(w));
-        nextSnapshot = appendOps(ops, w, next) ?? nextSnapshot;
+        const after = applyOutline(next, outlineOfWire(w));
+        const file = w.snapshot === undefined ? undefined : this.writeSnapshotFile(w.snapshot);
+        next = after;
+        nextSnapshot = appendOps(ops, w, next, file) ?? nextSnapshot;
         accepted++;
       } catch (err) {
         stop = asFatal(err, this.dbPath);
       }
+    }
+    const upgradesFormat = this.formatVersion < FORMAT_VERSION && nextSnapshot !== this.snapshotMeta;
+    if (accepted > 0 && upgradesFormat) {
+      ops.push(put(FORMAT_KEY, jsonRecord(FORMAT_KEY, { format: FORMAT_NAME, version: FORMAT_VERSION })));
     }
     if (accepted > 0) {
       try {
@@ -146,19 +178,25 @@ export class RocksEngine {
       this.state = next;
       this.snapshotMeta = nextSnapshot;
       this.writesDone += accepted;
+      if (upgradesFormat) this.formatVersion = FORMAT_VERSION;
       for (const w of group.slice(0, accepted)) this.notePuts(w);
     }
     if (stop !== null) this.failure = stop;
     return group.map((_, i) => (i < accepted ? { ok: true } : { ok: false, error: stop! }));
   }
 
-  /** Deletes keys the last group made dead; safe to lose in a crash (see class comment). */
+  /** Deletes keys and files the last group made dead; safe to lose in a crash (see class comment). */
   async collectGarbage(all = false): Promise<void> {
     if (this.failure !== null) return;
     const first = firstIndex(this.state);
     const last = this.state.lastIndex;
-    const chunks = this.snapshotMeta?.chunkCount ?? 0;
+    const snap = this.snapshotMeta;
+    const chunks = snap !== null && "chunkCount" in snap ? snap.chunkCount : 0;
     try {
+      if (all || this.snapshotFilesToClean) {
+        this.files.removeAllBut(snap !== null && "file" in snap ? snap.file : null);
+        this.snapshotFilesToClean = false;
+      }
       if (all || this.entryKeysFrom < first) {
         await this.db.clear({ gte: entryKey(0), lt: entryKey(first) });
       }
@@ -169,7 +207,10 @@ export class RocksEngine {
         await this.db.clear({ gte: chunkKey(chunks), lt: CHUNK_KEYS_END });
       }
     } catch (err) {
-      this.failure = new StorageFatalError("io", `range delete in ${this.dbPath} failed: ${errText(err)}`);
+      this.failure =
+        err instanceof StorageFatalError
+          ? err
+          : new StorageFatalError("io", `range delete in ${this.dbPath} failed: ${errText(err)}`);
       throw this.failure;
     }
     this.entryKeysFrom = first;
@@ -186,12 +227,13 @@ export class RocksEngine {
       const through = w.entries.firstIndex + w.entries.terms.length - 1;
       this.entryKeysThrough = Math.max(this.entryKeysThrough, through);
     }
-    if (w.snapshot !== undefined) {
-      this.chunkKeysBelow = Math.max(
-        this.chunkKeysBelow,
-        chunkCount(w.snapshot.data.byteLength, w.snapshot.chunkBytes),
-      );
-    }
+    if (w.snapshot !== undefined) this.snapshotFilesToClean = true;
+  }
+
+  private writeSnapshotFile(s: NonNullable<WireWrite["snapshot"]>): SnapshotFileRef {
+    const ref = this.files.write(s.metadata.index, s.metadata.term, s.data);
+    this.snapshotFilesToClean = true; // even if the batch fails: the file is then an orphan
+    return ref;
   }
 
   private async checkFormat(): Promise<void> {
@@ -220,6 +262,7 @@ export class RocksEngine {
         `${this.dbPath} was written in storage format v${rec.version} by a newer raftq; this build reads v${FORMAT_VERSION}`,
       );
     }
+    this.formatVersion = rec.version;
   }
 
   /**
@@ -247,13 +290,18 @@ export class RocksEngine {
     if (lastIndex < snapshotIndex) {
       corrupt(`${dir} key m/log`, `last index ${lastIndex} is below the snapshot index ${snapshotIndex}`);
     }
-    const read: StoredPayloads = { terms: [], types: [], datas: [], chunks: [] };
+    const read: StoredPayloads = { terms: [], types: [], datas: [], snapshotData: null };
     await this.walkEntries(snapshotIndex + 1, lastIndex, (term, type, data) => {
       read.terms.push(term);
       read.types.push(type);
       if (payloads) read.datas.push(data);
     });
-    if (payloads && snap !== null) read.chunks = await this.readChunks(snap);
+    if (snap !== null && "file" in snap) {
+      if (payloads) read.snapshotData = this.files.read(snap);
+      else this.files.check(snap);
+    } else if (snap !== null && payloads) {
+      read.snapshotData = await readChunkedSnapshot(this.db, this.dbPath, snap);
+    }
     const base: LogState = {
       meta,
       hardState,
@@ -302,64 +350,24 @@ export class RocksEngine {
       );
     }
   }
-
-  private async readChunks(snap: StoredSnapshotMeta): Promise<Buffer[]> {
-    const chunks: Buffer[] = [];
-    const it = this.db.iterator({ gte: chunkKey(0), lt: chunkKey(snap.chunkCount) });
-    try {
-      for (;;) {
-        const rows = await it.nextv(16);
-        if (rows.length === 0) break;
-        for (const [key, value] of rows) {
-          const n = chunks.length;
-          if (!key.equals(chunkKey(n)))
-            corrupt(`${this.dbPath} key ${describeKey(key)}`, `expected snapshot chunk ${n}`);
-          const payload = openRecord(key, value, this.dbPath);
-          const expectBytes = Math.min(snap.chunkBytes, snap.totalBytes - n * snap.chunkBytes);
-          if (payload.length !== expectBytes) {
-            corrupt(
-              `${this.dbPath} key ${describeKey(key)}`,
-              `chunk is ${payload.length} bytes, expected ${expectBytes}`,
-            );
-          }
-          chunks.push(payload);
-        }
-      }
-    } finally {
-      await it.close();
-    }
-    if (chunks.length !== snap.chunkCount) {
-      corrupt(
-        `${this.dbPath} key ${describeKey(chunkKey(chunks.length))}`,
-        `snapshot chunk missing (of ${snap.chunkCount})`,
-      );
-    }
-    return chunks;
-  }
 }
 
 /** Adds the puts for one write; returns the new snapshot record when the write carries one. */
-function appendOps(ops: BatchOp[], w: WireWrite, next: LogState): StoredSnapshotMeta | null {
+function appendOps(
+  ops: BatchOp[],
+  w: WireWrite,
+  next: LogState,
+  file: SnapshotFileRef | undefined,
+): StoredSnapshotMeta | null {
   let snapshot: StoredSnapshotMeta | null = null;
   if (w.meta !== undefined) ops.push(put(META_KEY, jsonRecord(META_KEY, w.meta)));
   if (w.snapshot !== undefined) {
-    const s = w.snapshot;
-    const totalBytes = s.data.byteLength;
-    const count = chunkCount(totalBytes, s.chunkBytes);
-    for (let n = 0; n < count; n++) {
-      const from = n * s.chunkBytes;
-      const chunk = s.data.subarray(from, Math.min(from + s.chunkBytes, totalBytes));
-      // A record of its own: the data may be shared with the main thread, which must see it unchanged.
-      const record = Buffer.allocUnsafe(CRC_BYTES + chunk.byteLength);
-      record.set(chunk, CRC_BYTES);
-      const key = chunkKey(n);
-      ops.push(put(key, sealRecord(key, record)));
-    }
+    if (file === undefined) throw new Error("appendOps: a snapshot write without its file");
     snapshot = {
-      metadata: s.metadata,
-      totalBytes,
-      chunkBytes: s.chunkBytes,
-      chunkCount: count,
+      metadata: w.snapshot.metadata,
+      file: file.file,
+      totalBytes: file.totalBytes,
+      crc32: file.crc32,
     };
     ops.push(put(SNAPSHOT_KEY, jsonRecord(SNAPSHOT_KEY, snapshot)));
   }
@@ -392,7 +400,7 @@ function outlineOfWire(w: WireWrite): BatchOutline {
 }
 
 function assembleLoaded(state: LogState, snap: StoredSnapshotMeta | null, read: StoredPayloads): WireLoaded {
-  const { datas, chunks } = read;
+  const { datas, snapshotData } = read;
   const data = new Uint8Array(datas.reduce((n, d) => n + d.length, 0));
   const ends: number[] = [];
   let offset = 0;
@@ -403,13 +411,14 @@ function assembleLoaded(state: LogState, snap: StoredSnapshotMeta | null, read: 
   }
   let snapshot: WireLoaded["snapshot"] = null;
   if (snap !== null) {
-    const bytes = new Uint8Array(snap.totalBytes);
-    let at = 0;
-    for (const c of chunks) {
-      bytes.set(c, at);
-      at += c.length;
+    if (
+      snapshotData === null ||
+      snapshotData.byteOffset !== 0 ||
+      snapshotData.byteLength !== snap.totalBytes
+    ) {
+      throw new Error("assembleLoaded: the snapshot's bytes were not read into a buffer of their own");
     }
-    snapshot = { metadata: snap.metadata, data: bytes.buffer };
+    snapshot = { metadata: snap.metadata, data: snapshotData.buffer as ArrayBuffer };
   }
   return {
     meta: state.meta,
@@ -421,10 +430,6 @@ function assembleLoaded(state: LogState, snap: StoredSnapshotMeta | null, read: 
 
 function put(key: Buffer, value: Buffer): BatchOp {
   return { type: "put", key, value };
-}
-
-function chunkCount(totalBytes: number, chunkBytes: number): number {
-  return Math.ceil(totalBytes / chunkBytes);
 }
 
 function parseMeta(v: unknown, dir: string): StorageMeta {
@@ -452,16 +457,18 @@ function parseLog(v: unknown, dir: string): number {
 }
 
 function parseSnapshotMeta(v: unknown, dir: string): StoredSnapshotMeta {
-  const s = v as Partial<StoredSnapshotMeta> | null;
-  const ok =
+  const s = v as Partial<FileSnapshotMeta & ChunkedSnapshotMeta> | null;
+  const metadataOk =
     typeof s?.metadata?.index === "number" &&
     typeof s.metadata.term === "number" &&
-    Array.isArray(s.metadata.membership?.members) &&
-    typeof s.totalBytes === "number" &&
-    typeof s.chunkBytes === "number" &&
-    s.chunkBytes > 0 &&
-    s.chunkCount === chunkCount(s.totalBytes, s.chunkBytes);
-  if (!ok) corrupt(`${dir} key m/snapshot`, JSON.stringify(v));
+    Array.isArray(s.metadata.membership?.members);
+  const fileOk =
+    typeof s?.file === "string" &&
+    Number.isSafeInteger(s.totalBytes) &&
+    s.totalBytes! >= 0 &&
+    Number.isInteger(s.crc32);
+  if (!metadataOk || !(fileOk || isChunkedSnapshotMeta(s)))
+    corrupt(`${dir} key m/snapshot`, JSON.stringify(v));
   return s as StoredSnapshotMeta;
 }
 

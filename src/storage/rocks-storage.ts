@@ -22,6 +22,8 @@ export interface RocksStorageOptions {
 
 /** The RocksDB directory inside the data dir (other components may keep files beside it). */
 export const ROCKS_SUBDIR = "raft";
+/** Snapshot files (see snapshot-files.ts), next to the RocksDB directory. */
+export const SNAPSHOT_SUBDIR = "snap";
 /** Bound on requests awaiting the worker; a caller that never awaits is a bug, so fail loudly. */
 export const MAX_IN_FLIGHT = 4096;
 
@@ -59,6 +61,7 @@ export class RocksStorage implements RaftStorage {
     const entry = storageWorkerEntry();
     const workerData: WorkerConfig & { tsEntry?: string } = {
       dbPath,
+      snapshotDir: join(dataDir, SNAPSHOT_SUBDIR),
       failAfterWrites,
       tsEntry: entry.tsEntry,
     };

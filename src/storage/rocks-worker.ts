@@ -100,7 +100,7 @@ port.on("message", (req: WorkerRequest) => {
   void drain();
 });
 
-RocksEngine.open(config.dbPath, config.failAfterWrites).then(
+RocksEngine.open(config.dbPath, config.snapshotDir, config.failAfterWrites).then(
   (opened) => {
     engine = opened;
     send({ type: "ready" });

@@ -3,17 +3,18 @@
  * travel in freshly allocated ArrayBuffers that are transferred, not cloned:
  * the main thread copies each byte once while laying out records, the worker
  * seals them in place and hands views to RocksDB. Snapshot data travels as it
- * is and the worker lays out its chunk records: a snapshot the node built or
- * received lives in a SharedArrayBuffer (see concatBytes), so posting it copies
- * nothing and the tens of megabytes of copying happen off the main thread.
+ * is and the worker writes it to its file from there: a snapshot the node built
+ * or received lives in a SharedArrayBuffer (see concatBytes), so posting it
+ * copies nothing and the snapshot's bytes are never copied at all.
  */
 import type { Entry, EntryType, HardState, Snapshot, SnapshotMetadata } from "../raft/types.js";
 import { StorageFatalError, type StorageErrorCode } from "./errors.js";
 import type { PersistedState, StorageMeta, WriteBatch } from "./raft-storage.js";
-import { entryRecordBytes, SNAPSHOT_CHUNK_BYTES, writeEntryRecord } from "./record-codec.js";
+import { entryRecordBytes, writeEntryRecord } from "./record-codec.js";
 
 export interface WorkerConfig {
   readonly dbPath: string;
+  readonly snapshotDir: string;
   readonly failAfterWrites: number | undefined;
 }
 
@@ -27,7 +28,6 @@ export interface WireEntries {
 
 export interface WireSnapshot {
   readonly metadata: SnapshotMetadata;
-  readonly chunkBytes: number;
   /** The snapshot's bytes; shared with the main thread when they live in a SharedArrayBuffer (read only). */
   readonly data: Uint8Array;
 }
@@ -114,7 +114,6 @@ function encodeEntries(entries: readonly Entry[]): WireEntries {
 function encodeSnapshot(snapshot: Snapshot): WireSnapshot {
   return {
     metadata: structuredClone(snapshot.metadata),
-    chunkBytes: SNAPSHOT_CHUNK_BYTES,
     data: snapshot.data,
   };
 }

@@ -389,7 +389,7 @@ export function runConformance(target: ConformanceTarget): void {
           let again: StoreHandle | null = null;
           try {
             const loaded = h.reopen!().then((a) => ((again = a), a.storage.load()));
-            await expectFatal(loaded, "checksum", /checksum mismatch in .* key/);
+            await expectFatal(loaded, "checksum", /checksum mismatch in (.* key |snapshot file )/);
           } finally {
             await ((again as StoreHandle | null)?.dispose() ?? h.dispose());
           }

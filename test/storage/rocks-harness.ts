@@ -1,10 +1,10 @@
 /** Creates RocksStorage instances over temp dirs, with raw RocksDB access for corruption tests. */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RocksLevel } from "@nxtedition/rocksdb";
-import { chunkKey, entryKey, HARD_STATE_KEY } from "../../src/storage/record-codec.js";
-import { ROCKS_SUBDIR, RocksStorage } from "../../src/storage/rocks-storage.js";
+import { entryKey, HARD_STATE_KEY } from "../../src/storage/record-codec.js";
+import { ROCKS_SUBDIR, RocksStorage, SNAPSHOT_SUBDIR } from "../../src/storage/rocks-storage.js";
 import type { CorruptTarget, StoreHandle } from "./conformance.js";
 
 export function tempDataDir(): string {
@@ -39,8 +39,21 @@ export async function withRawDb<T>(dir: string, fn: (db: RocksLevel) => Promise<
   }
 }
 
+/** Names of the files in the data dir's snapshot directory. */
+export function snapshotFileNames(dir: string): string[] {
+  return readdirSync(join(dir, SNAPSHOT_SUBDIR)).sort();
+}
+
 async function flipByte(dir: string, what: CorruptTarget): Promise<void> {
-  const key = what === "hardstate" ? HARD_STATE_KEY : what === "entry" ? entryKey(3) : chunkKey(0);
+  if (what === "snapshot") {
+    const [name] = snapshotFileNames(dir).filter((n) => n.endsWith(".snap"));
+    const path = join(dir, SNAPSHOT_SUBDIR, name!);
+    const bytes = readFileSync(path);
+    bytes[bytes.length - 1]! ^= 0x40;
+    writeFileSync(path, bytes);
+    return;
+  }
+  const key = what === "hardstate" ? HARD_STATE_KEY : entryKey(3);
   await withRawDb(dir, async (db) => {
     const value = Buffer.from(await db.get(key));
     value[value.length - 1]! ^= 0x40;

@@ -1,0 +1,215 @@
+/**
+ * A node's latest snapshot is a file of its own in `<data-dir>/snap/`, and
+ * RocksDB holds only a pointer to it (name, size, CRC-32) in `m/snapshot`, as
+ * etcd keeps `snap/*.snap` next to its WAL and hashicorp/raft has a file
+ * snapshot store. Why not RocksDB: a snapshot is tens to hundreds of megabytes
+ * with a deep queue, and as one synced RocksDB batch it was copied three times
+ * (write batch, WAL, memtable) into fresh memory, then flushed and compacted
+ * again later; a 42 MiB snapshot held the node's write pipeline for 0.74-1.03 s
+ * where the disk needs 0.13 s. A file is written once, straight from the
+ * bytes the state machine produced (shared memory, no copy).
+ *
+ * Durability: the bytes go to `<name>.tmp`, are fdatasync'd, renamed to
+ * `<name>` and the directory is fsync'd; only then does the caller commit the
+ * pointer in its synced RocksDB batch. A crash before that commit leaves a file
+ * nobody points to, which `removeAllBut` deletes on the next open. Names carry
+ * index, term and CRC, so a new file never replaces one a pointer names.
+ *
+ * All calls are synchronous: they run on the storage worker thread, whose only
+ * job is to do the node's writes in order.
+ */
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  fstatSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { crc32 } from "node:zlib";
+import { StorageFatalError } from "./errors.js";
+
+/** What `m/snapshot` records about a snapshot file. */
+export interface SnapshotFileRef {
+  /** File name inside the snapshot directory. */
+  readonly file: string;
+  readonly totalBytes: number;
+  /** zlib CRC-32 of the whole file. */
+  readonly crc32: number;
+}
+
+const SUFFIX = ".snap";
+const TMP_SUFFIX = ".tmp";
+/** Bytes per write(2) / read(2) call: a bound on each call, not a buffer (the data is written in place). */
+const IO_STEP_BYTES = 8 * 1024 * 1024;
+/** A snapshot directory holds one live file, at most one being written and crash leftovers: far fewer than this. */
+const MAX_LISTED_FILES = 10_000;
+
+export class SnapshotFiles {
+  private constructor(readonly dir: string) {}
+
+  /** Creates the directory if needed (and makes its entry in the data dir durable). */
+  static open(dir: string): SnapshotFiles {
+    try {
+      mkdirSync(dir, { recursive: true });
+      syncDir(join(dir, ".."));
+    } catch (err) {
+      throw ioError(`cannot create the snapshot directory ${dir}`, err);
+    }
+    return new SnapshotFiles(dir);
+  }
+
+  /** Writes `data` durably under a fresh name and returns the pointer to commit. */
+  write(index: number, term: number, data: Uint8Array): SnapshotFileRef {
+    const sum = crc32(data);
+    const file = `${hex(index, 16)}-${hex(term, 16)}-${hex(sum, 8)}${SUFFIX}`;
+    const path = join(this.dir, file);
+    const tmp = path + TMP_SUFFIX;
+    try {
+      const fd = openSync(tmp, "w");
+      try {
+        for (let at = 0; at < data.byteLength;) {
+          at += writeSync(fd, data, at, Math.min(IO_STEP_BYTES, data.byteLength - at));
+        }
+        fdatasyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, path);
+      syncDir(this.dir);
+    } catch (err) {
+      throw ioError(`cannot write snapshot file ${path}`, err);
+    }
+    return { file, totalBytes: data.byteLength, crc32: sum };
+  }
+
+  /** Reads a snapshot back into a fresh buffer (transferable) and verifies size and CRC. */
+  read(ref: SnapshotFileRef): Uint8Array {
+    const { fd, path } = this.openChecked(ref);
+    const data = new Uint8Array(ref.totalBytes);
+    try {
+      for (let at = 0; at < data.byteLength;) {
+        const n = readSync(fd, data, at, Math.min(IO_STEP_BYTES, data.byteLength - at), at);
+        if (n === 0) checkSize(path, at, ref.totalBytes); // shrank while we read it
+        at += n;
+      }
+    } catch (err) {
+      if (err instanceof StorageFatalError) throw err;
+      throw ioError(`cannot read snapshot file ${path}`, err);
+    } finally {
+      closeSync(fd);
+    }
+    const actual = crc32(data);
+    if (actual !== ref.crc32) {
+      throw new StorageFatalError(
+        "checksum",
+        `checksum mismatch in snapshot file ${path}: recorded crc32 ${hex(ref.crc32, 8)}, computed ${hex(actual, 8)} over ${data.byteLength} bytes`,
+      );
+    }
+    return data;
+  }
+
+  /** Cheap check at open: the file exists and has its recorded size (read() verifies the CRC). */
+  check(ref: SnapshotFileRef): void {
+    closeSync(this.openChecked(ref).fd);
+  }
+
+  /**
+   * Deletes every file but `keep`: older snapshots, and files a crash left
+   * (unfinished `.tmp`, or written but never pointed to). Call only once the
+   * pointer to `keep` is durable.
+   */
+  removeAllBut(keep: string | null): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (err) {
+      throw ioError(`cannot list the snapshot directory ${this.dir}`, err);
+    }
+    if (names.length > MAX_LISTED_FILES) {
+      throw new StorageFatalError(
+        "corruption",
+        `snapshot directory ${this.dir} holds ${names.length} files (at most ${MAX_LISTED_FILES} expected): not written by raftq?`,
+      );
+    }
+    for (const name of names) {
+      if (name === keep) continue;
+      try {
+        rmSync(join(this.dir, name), { force: true, recursive: true });
+      } catch (err) {
+        throw ioError(`cannot delete old snapshot file ${join(this.dir, name)}`, err);
+      }
+    }
+  }
+
+  /** Opens the file `ref` names and checks its size; the caller closes `fd`. */
+  private openChecked(ref: SnapshotFileRef): { fd: number; path: string } {
+    const path = this.pathOf(ref);
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch (err) {
+      throw missing(path, err);
+    }
+    try {
+      checkSize(path, fstatSync(fd).size, ref.totalBytes);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    return { fd, path };
+  }
+
+  private pathOf(ref: SnapshotFileRef): string {
+    // The name comes from our own record, but a damaged record must not point outside the directory.
+    if (!/^[0-9a-f]{16}-[0-9a-f]{16}-[0-9a-f]{8}\.snap$/.test(ref.file)) {
+      throw new StorageFatalError(
+        "corruption",
+        `m/snapshot names an invalid snapshot file ${JSON.stringify(ref.file)}`,
+      );
+    }
+    return join(this.dir, ref.file);
+  }
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function checkSize(path: string, size: number, expected: number): void {
+  if (size !== expected) {
+    throw new StorageFatalError(
+      "corruption",
+      `snapshot file ${path} is ${size} bytes, m/snapshot records ${expected}`,
+    );
+  }
+}
+
+function missing(path: string, err: unknown): StorageFatalError {
+  return new StorageFatalError(
+    "corruption",
+    `snapshot file ${path} named by m/snapshot cannot be opened: ${err instanceof Error ? err.message : String(err)}`,
+    { cause: err },
+  );
+}
+
+function ioError(what: string, err: unknown): StorageFatalError {
+  return new StorageFatalError("io", `${what}: ${err instanceof Error ? err.message : String(err)}`, {
+    cause: err,
+  });
+}
+
+function hex(n: number, digits: number): string {
+  return n.toString(16).padStart(digits, "0");
+}
