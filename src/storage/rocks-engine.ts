@@ -12,7 +12,6 @@
  * the pointer to it; files no pointer names are deleted the same way.
  */
 import { RocksLevel, type BatchOp } from "@nxtedition/rocksdb";
-import type { HardState, SnapshotMetadata } from "../raft/types.js";
 import { StorageFatalError } from "./errors.js";
 import { injectedFault } from "./fault-injection.js";
 import {
@@ -23,12 +22,8 @@ import {
   type BatchOutline,
   type LogState,
 } from "./log-state.js";
-import { EMPTY_HARD_STATE, type StorageMeta } from "./raft-storage.js";
-import {
-  isChunkedSnapshotMeta,
-  readChunkedSnapshot,
-  type ChunkedSnapshotMeta,
-} from "./legacy-snapshot-chunks.js";
+import { readChunkedSnapshot } from "./legacy-snapshot-chunks.js";
+import { EMPTY_HARD_STATE } from "./raft-storage.js";
 import {
   CHUNK_KEYS_END,
   chunkKey,
@@ -48,6 +43,13 @@ import {
   SNAPSHOT_KEY,
 } from "./record-codec.js";
 import { SnapshotFiles, type SnapshotFileRef } from "./snapshot-files.js";
+import {
+  parseHardState,
+  parseLog,
+  parseMeta,
+  parseSnapshotMeta,
+  type StoredSnapshotMeta,
+} from "./stored-records.js";
 import type { WireLoaded, WireWrite } from "./wire.js";
 
 export const FORMAT_NAME = "raftq-raft-storage";
@@ -59,13 +61,6 @@ export const FORMAT_NAME = "raftq-raft-storage";
 export const FORMAT_VERSION = 2;
 /** Entries read per iterator step on load: bounds the memory of one step. */
 const LOAD_BATCH_ENTRIES = 1024;
-
-/** `m/snapshot` since format v2: the metadata and a pointer to the file. */
-interface FileSnapshotMeta extends SnapshotFileRef {
-  readonly metadata: SnapshotMetadata;
-}
-
-type StoredSnapshotMeta = FileSnapshotMeta | ChunkedSnapshotMeta;
 
 /** What readState() found: entry terms/types/data in index order, the snapshot's bytes. */
 interface StoredPayloads {
@@ -430,46 +425,6 @@ function assembleLoaded(state: LogState, snap: StoredSnapshotMeta | null, read: 
 
 function put(key: Buffer, value: Buffer): BatchOp {
   return { type: "put", key, value };
-}
-
-function parseMeta(v: unknown, dir: string): StorageMeta {
-  const m = v as Partial<StorageMeta> | null;
-  if (typeof m?.clusterId !== "string" || typeof m.nodeId !== "string")
-    corrupt(`${dir} key m/meta`, JSON.stringify(v));
-  return { clusterId: m.clusterId, nodeId: m.nodeId };
-}
-
-function parseHardState(v: unknown, dir: string): HardState {
-  const h = v as Partial<HardState> | null;
-  const ok =
-    typeof h?.term === "number" &&
-    typeof h.commit === "number" &&
-    (h.vote === null || typeof h.vote === "string");
-  if (!ok) corrupt(`${dir} key m/hardstate`, JSON.stringify(v));
-  return { term: h.term!, vote: h.vote!, commit: h.commit! };
-}
-
-function parseLog(v: unknown, dir: string): number {
-  const l = v as { lastIndex?: unknown } | null;
-  if (typeof l?.lastIndex !== "number" || !Number.isSafeInteger(l.lastIndex))
-    corrupt(`${dir} key m/log`, JSON.stringify(v));
-  return l.lastIndex as number;
-}
-
-function parseSnapshotMeta(v: unknown, dir: string): StoredSnapshotMeta {
-  const s = v as Partial<FileSnapshotMeta & ChunkedSnapshotMeta> | null;
-  const metadataOk =
-    typeof s?.metadata?.index === "number" &&
-    typeof s.metadata.term === "number" &&
-    Array.isArray(s.metadata.membership?.members);
-  const fileOk =
-    typeof s?.file === "string" &&
-    Number.isSafeInteger(s.totalBytes) &&
-    s.totalBytes! >= 0 &&
-    Number.isInteger(s.crc32);
-  if (!metadataOk || !(fileOk || isChunkedSnapshotMeta(s)))
-    corrupt(`${dir} key m/snapshot`, JSON.stringify(v));
-  return s as StoredSnapshotMeta;
 }
 
 function openError(dbPath: string, err: unknown): StorageFatalError {
