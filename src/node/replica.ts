@@ -113,6 +113,14 @@ export class Replica {
         this.drainApply();
         this.kick();
       },
+      ...(options.storage.stageSnapshot !== undefined && {
+        stage: (index: number, data: Uint8Array) => {
+          // The index is applied, hence in the log or the latest snapshot; a term is always known.
+          const term = this.core.termAt(index);
+          if (term === undefined) throw new Error(`no term for the snapshot index ${index}`);
+          return options.storage.stageSnapshot!(index, term, data);
+        },
+      }),
     });
   }
 

@@ -60,6 +60,15 @@ export interface RaftStorage {
    * later write rejects too (crash-fail-safe, never continue after a failed write).
    */
   write(batch: WriteBatch): Promise<void>;
+  /**
+   * Optional. Makes a snapshot's bytes durable now, beside the ordered writes
+   * (which go on meanwhile), ahead of the write() that will carry this
+   * snapshot (same index and term, same bytes): that write then only commits
+   * a pointer. A large snapshot thus never holds up the writes queued after
+   * it. A staged snapshot that no write carries is dropped later. A failure
+   * rejects with StorageFatalError (the node must stop, as for write()).
+   */
+  stageSnapshot?(index: number, term: number, data: Uint8Array): Promise<void>;
   /** Waits for in-flight writes, then releases the store. Idempotent. */
   close(): Promise<void>;
 }

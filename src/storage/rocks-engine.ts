@@ -70,6 +70,17 @@ interface StoredPayloads {
   snapshotData: Uint8Array | null;
 }
 
+/** Most snapshots staged and not yet carried by a write; an older one is abandoned (its file deleted). */
+const MAX_STAGED = 2;
+
+/** A snapshot file being written ahead of the write that will carry it (see stage()). */
+interface Staged {
+  readonly bytes: number;
+  readonly ref: Promise<SnapshotFileRef>;
+  /** Known once its CRC is: from then on cleanup spares it. */
+  file: string | null;
+}
+
 /** The outcome of one write within a group. */
 export type WriteOutcome = { ok: true } | { ok: false; error: StorageFatalError };
 
@@ -82,6 +93,8 @@ export class RocksEngine {
   private chunkKeysBelow = 0;
   /** A snapshot file was written since the directory was last cleaned. */
   private snapshotFilesToClean = false;
+  /** By `index/term`, oldest first. */
+  private readonly staged = new Map<string, Staged>();
   private formatVersion = FORMAT_VERSION;
   private writesDone = 0;
   private failure: StorageFatalError | null = null;
@@ -147,7 +160,7 @@ export class RocksEngine {
       }
       try {
         const after = applyOutline(next, outlineOfWire(w));
-        const file = w.snapshot === undefined ? undefined : this.writeSnapshotFile(w.snapshot);
+        const file = w.snapshot === undefined ? undefined : await this.snapshotFile(w.snapshot);
         next = after;
         nextSnapshot = appendOps(ops, w, next, file) ?? nextSnapshot;
         accepted++;
@@ -189,7 +202,10 @@ export class RocksEngine {
     const chunks = snap !== null && "chunkCount" in snap ? snap.chunkCount : 0;
     try {
       if (all || this.snapshotFilesToClean) {
-        this.files.removeAllBut(snap !== null && "file" in snap ? snap.file : null);
+        const keep = new Set<string>();
+        if (snap !== null && "file" in snap) keep.add(snap.file);
+        for (const s of this.staged.values()) if (s.file !== null) keep.add(s.file);
+        this.files.removeAllBut(keep);
         this.snapshotFilesToClean = false;
       }
       if (all || this.entryKeysFrom < first) {
@@ -213,7 +229,32 @@ export class RocksEngine {
     this.chunkKeysBelow = chunks;
   }
 
+  /**
+   * Writes a snapshot's file now, beside the ordered writes (see
+   * RaftStorage.stageSnapshot); the write that carries the snapshot at this
+   * index and term then commits only its pointer.
+   */
+  async stage(index: number, term: number, data: Uint8Array): Promise<void> {
+    if (this.failure !== null) throw this.failure;
+    const key = `${index}/${term}`;
+    if (this.staged.has(key)) return;
+    while (this.staged.size >= MAX_STAGED) {
+      const oldest = this.staged.keys().next().value!;
+      this.staged.delete(oldest); // never carried: its file is garbage
+      this.snapshotFilesToClean = true;
+    }
+    const staged: Staged = {
+      bytes: data.byteLength,
+      ref: this.files.stage(index, term, data, (file) => (staged.file = file)),
+      file: null,
+    };
+    this.staged.set(key, staged);
+    staged.ref.catch(() => undefined); // reported to the stager, and to the write that carries it
+    await staged.ref;
+  }
+
   async close(): Promise<void> {
+    await Promise.allSettled([...this.staged.values()].map((s) => s.ref));
     await this.db.close();
   }
 
@@ -223,6 +264,20 @@ export class RocksEngine {
       this.entryKeysThrough = Math.max(this.entryKeysThrough, through);
     }
     if (w.snapshot !== undefined) this.snapshotFilesToClean = true;
+  }
+
+  /** The staged file for this snapshot if there is one (waiting for it to be durable), else a new one. */
+  private async snapshotFile(s: NonNullable<WireWrite["snapshot"]>): Promise<SnapshotFileRef> {
+    const key = `${s.metadata.index}/${s.metadata.term}`;
+    const staged = this.staged.get(key);
+    if (staged !== undefined) {
+      this.staged.delete(key);
+      const ref = await staged.ref;
+      // One index and term is one state; the bytes are the very ones staged (checked by size).
+      if (staged.bytes === s.data.byteLength) return ref;
+      this.snapshotFilesToClean = true;
+    }
+    return this.writeSnapshotFile(s);
   }
 
   private writeSnapshotFile(s: NonNullable<WireWrite["snapshot"]>): SnapshotFileRef {

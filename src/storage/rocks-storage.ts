@@ -115,6 +115,10 @@ export class RocksStorage implements RaftStorage {
     }
   }
 
+  async stageSnapshot(index: number, term: number, data: Uint8Array): Promise<void> {
+    await this.request({ id: 0, op: "stage", index, term, data });
+  }
+
   close(): Promise<void> {
     this.closing ??= this.request({ id: 0, op: "close" }, [], true).then(
       () => this.worker.terminate().then(() => undefined),

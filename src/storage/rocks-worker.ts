@@ -96,9 +96,26 @@ function snapshotBuffer(v: { snapshot: { data: ArrayBuffer } | null }): ArrayBuf
 }
 
 port.on("message", (req: WorkerRequest) => {
+  if (req.op === "stage") {
+    // Not queued: staging runs beside the ordered writes (that is its point).
+    stage(req);
+    return;
+  }
   inbox.push(req);
   void drain();
 });
+
+function stage(req: Extract<WorkerRequest, { op: "stage" }>): void {
+  if (engine === null) {
+    const error = new StorageFatalError("io", "snapshot staged before the store was open");
+    send({ type: "reply", id: req.id, ok: false, error: toWireError(error) });
+    return;
+  }
+  engine.stage(req.index, req.term, req.data).then(
+    () => send({ type: "reply", id: req.id, ok: true }),
+    (err: unknown) => send({ type: "reply", id: req.id, ok: false, error: toWireError(err) }),
+  );
+}
 
 RocksEngine.open(config.dbPath, config.snapshotDir, config.failAfterWrites).then(
   (opened) => {

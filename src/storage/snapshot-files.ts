@@ -15,8 +15,11 @@
  * nobody points to, which `removeAllBut` deletes on the next open. Names carry
  * index, term and CRC, so a new file never replaces one a pointer names.
  *
- * All calls are synchronous: they run on the storage worker thread, whose only
- * job is to do the node's writes in order.
+ * `write` is synchronous: it runs on the storage worker thread, in the order
+ * of the node's writes. `stage` writes the same file asynchronously (libuv's
+ * thread pool, the CRC in 1 MiB steps), so the worker goes on with the writes
+ * queued meanwhile; the write that later carries the snapshot only commits
+ * the pointer (see RaftStorage.stageSnapshot).
  */
 import {
   closeSync,
@@ -31,6 +34,7 @@ import {
   fstatSync,
   writeSync,
 } from "node:fs";
+import { open, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
 import { StorageFatalError } from "./errors.js";
@@ -48,6 +52,8 @@ const SUFFIX = ".snap";
 const TMP_SUFFIX = ".tmp";
 /** Bytes per write(2) / read(2) call: a bound on each call, not a buffer (the data is written in place). */
 const IO_STEP_BYTES = 8 * 1024 * 1024;
+/** CRC steps while staging: the worker thread serves other requests between them. */
+const STAGE_CRC_STEP_BYTES = 1024 * 1024;
 /** A snapshot directory holds one live file, at most one being written and crash leftovers: far fewer than this. */
 const MAX_LISTED_FILES = 10_000;
 
@@ -68,7 +74,7 @@ export class SnapshotFiles {
   /** Writes `data` durably under a fresh name and returns the pointer to commit. */
   write(index: number, term: number, data: Uint8Array): SnapshotFileRef {
     const sum = crc32(data);
-    const file = `${hex(index, 16)}-${hex(term, 16)}-${hex(sum, 8)}${SUFFIX}`;
+    const file = fileName(index, term, sum);
     const path = join(this.dir, file);
     const tmp = path + TMP_SUFFIX;
     try {
@@ -83,6 +89,51 @@ export class SnapshotFiles {
       }
       renameSync(tmp, path);
       syncDir(this.dir);
+    } catch (err) {
+      throw ioError(`cannot write snapshot file ${path}`, err);
+    }
+    return { file, totalBytes: data.byteLength, crc32: sum };
+  }
+
+  /**
+   * As `write`, without holding the calling thread: the file is written by
+   * the thread pool. `onName` learns the file's name before anything is
+   * written, so that cleanup can spare it (and its `.tmp`) until it is
+   * committed or abandoned.
+   */
+  async stage(
+    index: number,
+    term: number,
+    data: Uint8Array,
+    onName: (file: string) => void,
+  ): Promise<SnapshotFileRef> {
+    let sum = 0;
+    for (let at = 0; at < data.byteLength; at += STAGE_CRC_STEP_BYTES) {
+      sum = crc32(data.subarray(at, Math.min(at + STAGE_CRC_STEP_BYTES, data.byteLength)), sum);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const file = fileName(index, term, sum);
+    onName(file);
+    const path = join(this.dir, file);
+    const tmp = path + TMP_SUFFIX;
+    try {
+      const handle = await open(tmp, "w");
+      try {
+        for (let at = 0; at < data.byteLength;) {
+          const length = Math.min(IO_STEP_BYTES, data.byteLength - at);
+          at += (await handle.write(data, at, length, at)).bytesWritten;
+        }
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, path);
+      const dir = await open(this.dir, "r");
+      try {
+        await dir.sync();
+      } finally {
+        await dir.close();
+      }
     } catch (err) {
       throw ioError(`cannot write snapshot file ${path}`, err);
     }
@@ -121,11 +172,11 @@ export class SnapshotFiles {
   }
 
   /**
-   * Deletes every file but `keep`: older snapshots, and files a crash left
-   * (unfinished `.tmp`, or written but never pointed to). Call only once the
-   * pointer to `keep` is durable.
+   * Deletes every file but those in `keep` (and their `.tmp`): older
+   * snapshots, and files a crash left (unfinished `.tmp`, or written but never
+   * pointed to). Call only once the pointer to the live one is durable.
    */
-  removeAllBut(keep: string | null): void {
+  removeAllBut(keep: ReadonlySet<string>): void {
     let names: string[];
     try {
       names = readdirSync(this.dir);
@@ -139,7 +190,7 @@ export class SnapshotFiles {
       );
     }
     for (const name of names) {
-      if (name === keep) continue;
+      if (keep.has(name.endsWith(TMP_SUFFIX) ? name.slice(0, -TMP_SUFFIX.length) : name)) continue;
       try {
         rmSync(join(this.dir, name), { force: true, recursive: true });
       } catch (err) {
@@ -176,6 +227,10 @@ export class SnapshotFiles {
     }
     return join(this.dir, ref.file);
   }
+}
+
+function fileName(index: number, term: number, crc: number): string {
+  return `${hex(index, 16)}-${hex(term, 16)}-${hex(crc, 8)}${SUFFIX}`;
 }
 
 function syncDir(dir: string): void {

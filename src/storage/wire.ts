@@ -43,6 +43,14 @@ export interface WireWrite {
 export type WorkerRequest =
   | { readonly id: number; readonly op: "load" }
   | { readonly id: number; readonly op: "write"; readonly batch: WireWrite }
+  | {
+      readonly id: number;
+      readonly op: "stage";
+      readonly index: number;
+      readonly term: number;
+      /** Shared with the main thread when in a SharedArrayBuffer (read only). */
+      readonly data: Uint8Array;
+    }
   | { readonly id: number; readonly op: "close" };
 
 export interface WireLoaded {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { RaftCore } from "../../src/raft/index.js";
 import { Replica } from "../../src/node/replica.js";
 import type { SnapshotOutput, SnapshotPhase, StateMachine } from "../../src/node/state-machine.js";
-import { MemoryStorage } from "../../src/storage/index.js";
+import { MemoryStorage, type WriteBatch } from "../../src/storage/index.js";
 import type { Transport } from "../../src/transport/transport.js";
 
 /** A single node talks to no one. */
@@ -64,7 +64,27 @@ afterEach(async () => {
   replica = null;
 });
 
-async function singleNode(machine: StateMachine): Promise<Replica> {
+/** Records staged snapshots and holds each until released; records the writes that carry snapshots. */
+class StagingStorage extends MemoryStorage {
+  readonly events: string[] = [];
+  private release: (() => void) | null = null;
+  stageSnapshot(index: number, term: number, data: Uint8Array): Promise<void> {
+    this.events.push(`stage ${index}/${term} ${data.byteLength} B`);
+    return new Promise((resolve) => (this.release = resolve));
+  }
+  releaseStage(): void {
+    this.release?.();
+  }
+  override write(batch: WriteBatch): Promise<void> {
+    if (batch.snapshot !== undefined) {
+      const m = batch.snapshot.metadata;
+      this.events.push(`write snapshot ${m.index}/${m.term} ${batch.snapshot.data.byteLength} B`);
+    }
+    return super.write(batch);
+  }
+}
+
+async function singleNode(machine: StateMachine, storage = new MemoryStorage()): Promise<Replica> {
   const core = new RaftCore({
     id: "n1",
     initialMembers: [{ id: "n1", address: "127.0.0.1:1", role: "voter" }],
@@ -72,7 +92,7 @@ async function singleNode(machine: StateMachine): Promise<Replica> {
   });
   const r = new Replica({
     core,
-    storage: new MemoryStorage(),
+    storage,
     transport: silentTransport,
     stateMachine: machine,
     logger: pino({ level: "silent" }),
@@ -111,5 +131,27 @@ describe("Replica while a snapshot is taken", () => {
     const copyFrom = Number(machine.log[0]!.split(" ")[2]);
     expect(copiedAt).toBe(copyFrom); // nothing was applied while copying
     expect(replica.core.latestSnapshot()?.data.every((b) => b === 7)).toBe(true);
+  });
+
+  it("stages the snapshot's bytes before the core compacts, and answers proposals meanwhile", async () => {
+    const machine = new SlowSnapshotMachine(0, 0);
+    const storage = new StagingStorage();
+    replica = await singleNode(machine, storage);
+    const bootstrap = replica.core.latestSnapshot()?.metadata.index ?? 0; // a new cluster starts from one
+    storage.events.length = 0;
+    const cmd = new Uint8Array([1]);
+    for (let i = 0; i < 6; i++) await replica.propose(cmd);
+    for (let i = 0; i < 200 && storage.events.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(storage.events).toHaveLength(1);
+    const [, at] = /^stage (\d+)\/(\d+) 8 B$/.exec(storage.events[0]!) ?? [];
+    expect(Number(at)).toBeGreaterThanOrEqual(5);
+    // While the file is being made durable: no snapshot in the core, proposals still answered.
+    expect(replica.core.latestSnapshot()?.metadata.index ?? 0).toBe(bootstrap);
+    expect(await replica.propose(cmd)).toBe(machine.applied);
+    expect(storage.events).toHaveLength(1);
+    storage.releaseStage();
+    for (let i = 0; i < 200 && storage.events.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(replica.core.latestSnapshot()?.metadata.index).toBe(Number(at));
+    expect(storage.events[1]).toBe(storage.events[0]!.replace("stage", "write snapshot"));
   });
 });

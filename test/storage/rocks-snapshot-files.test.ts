@@ -186,6 +186,58 @@ describe("RocksStorage snapshot files", () => {
     await again.close();
   });
 
+  it("commits a staged snapshot by its pointer: the write that carries it does not write the file again", async () => {
+    const dir = freshDir();
+    const s = await RocksStorage.open(dir);
+    await s.write({ entries: entries(1, 10, 3) });
+    const snap = snapshot(9, 3, 2 * 1024 * 1024 + 9);
+    const data = new Uint8Array(new SharedArrayBuffer(snap.data.byteLength));
+    data.set(snap.data);
+    const staging = s.stageSnapshot(9, 3, data);
+    // Writes issued while the file is written are served meanwhile, in their order.
+    await s.write({ entries: [entry(11, 3)] });
+    await staging;
+    const [staged] = snapshotFileNames(dir);
+    const inode = statSync(join(dir, SNAPSHOT_SUBDIR, staged!)).ino;
+    await s.write({ snapshot: { ...snap, data } });
+    await s.close();
+
+    expect(snapshotFileNames(dir)).toEqual([staged]);
+    expect(statSync(join(dir, SNAPSHOT_SUBDIR, staged!)).ino).toBe(inode);
+    const again = await RocksStorage.open(dir);
+    const loaded = await again.load();
+    expect(loaded.snapshot?.metadata).toEqual(snap.metadata);
+    expect(Buffer.from(loaded.snapshot!.data).equals(Buffer.from(snap.data))).toBe(true);
+    expect(loaded.entries.map((e) => e.index)).toEqual([10, 11]);
+    await again.close();
+  });
+
+  it("spares staged files from cleanup until they are carried or abandoned; open deletes abandoned ones", async () => {
+    const dir = freshDir();
+    const s = await RocksStorage.open(dir);
+    await s.write({ entries: entries(1, 20, 1) });
+    await s.stageSnapshot(12, 1, snapshot(12, 1, 3000).data);
+    await s.write({ snapshot: snapshot(5, 1, 1000) }); // another snapshot's cleanup runs
+    await s.write({ entries: [entry(21, 1)] }); // and the worker has finished it
+    expect(snapshotFileNames(dir).map((n) => n.slice(0, 16))).toEqual([
+      "0000000000000005",
+      "000000000000000c",
+    ]);
+    // Two more staged: the oldest (12) is abandoned and goes with the next cleanup.
+    await s.stageSnapshot(14, 1, snapshot(14, 1, 3000).data);
+    await s.stageSnapshot(16, 1, snapshot(16, 1, 3000).data);
+    await s.write({ snapshot: snapshot(14, 1, 3000) });
+    await s.close();
+    expect(snapshotFileNames(dir).map((n) => n.slice(0, 16))).toEqual([
+      "000000000000000e",
+      "0000000000000010",
+    ]);
+    const again = await RocksStorage.open(dir); // 16 was never carried
+    expect(snapshotFileNames(dir).map((n) => n.slice(0, 16))).toEqual(["000000000000000e"]);
+    expect((await again.load()).snapshot?.metadata.index).toBe(14);
+    await again.close();
+  });
+
   it("marks a new data dir v2 at once", async () => {
     const dir = freshDir();
     await (await RocksStorage.open(dir)).close();
