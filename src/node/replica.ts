@@ -66,6 +66,10 @@ type ApplyItem = { kind: "entry"; entry: Entry } | { kind: "restore"; snapshot: 
 const MAX_APPLY_BACKLOG = 1_000_000;
 /** Most linearizable reads waiting at once. */
 const MAX_PENDING_READS = 10_000;
+/** Two heartbeat intervals without a timer: the event loop stalled (see onStall). */
+const STALL_WARN_MS = 100;
+/** At most one stall warning per this many ms; the others are counted into it. */
+const STALL_LOG_INTERVAL_MS = 5_000;
 
 /**
  * The runtime around one RaftCore: ticks it on a timer, persists each Ready
@@ -77,6 +81,8 @@ export class Replica {
   readonly core: RaftCore;
   private readonly o: ReplicaOptions;
   private ticker: WallClockTicker | null = null;
+  private stallsUnlogged = 0;
+  private stallLoggedAtMs = 0;
   private loopScheduled = false;
   private inLoop = false;
   private stopped = false;
@@ -137,6 +143,8 @@ export class Replica {
       tickMs: this.o.tickMs,
       maxCatchUpTicks: 3,
       onTick: () => this.onTick(),
+      stallMs: STALL_WARN_MS,
+      onStall: (gapMs) => this.onStall(gapMs),
     });
     this.ticker.start();
     this.kick();
@@ -294,6 +302,33 @@ export class Replica {
     if (this.writing) this.sendEarlyMessages();
     this.expire(Date.now());
     this.kick();
+  }
+
+  /**
+   * No timer ran for `gapMs`: heartbeats (a leader's) or election checks were
+   * late by that much, and past the election timeout followers start an
+   * election. Counted, and logged at most every STALL_LOG_INTERVAL_MS with what
+   * this node was doing, as etcd warns of heartbeats sent late.
+   */
+  private onStall(gapMs: number): void {
+    this.o.metrics?.eventLoopStalls.inc();
+    this.stallsUnlogged++;
+    const now = Date.now();
+    if (now - this.stallLoggedAtMs < STALL_LOG_INTERVAL_MS) return;
+    this.stallLoggedAtMs = now;
+    this.o.logger.warn(
+      {
+        gapMs: Math.round(gapMs),
+        role: this.core.status().role,
+        snapshot: this.snapshots.activity,
+        writing: this.writing,
+        applyBacklog: this.applyBacklog.length,
+        stallsSinceLastLog: this.stallsUnlogged,
+        heapUsedMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+      },
+      "event loop stalled: timers (heartbeats, election checks) ran late; CPU starved, a long GC or a long synchronous step",
+    );
+    this.stallsUnlogged = 0;
   }
 
   /** Proposals and reads past their deadline answer DEADLINE_EXCEEDED (the entry may still commit later). */

@@ -79,6 +79,7 @@ export class SnapshotScheduler {
   private readonly o: SnapshotSchedulerOptions;
   private serializing = false;
   private copying = false;
+  private staging = false;
   /** Size of the latest snapshot, and bytes of the entries applied since (see SNAPSHOT_LOG_TO_STATE_RATIO). */
   private lastSnapshotBytes: number;
   private appliedBytesSinceSnapshot = 0;
@@ -94,6 +95,13 @@ export class SnapshotScheduler {
    */
   get holdsApply(): boolean {
     return this.copying;
+  }
+
+  /** What the scheduler is doing now (for logs of event-loop stalls). */
+  get activity(): "idle" | "copying" | "writing" | "staging" {
+    if (!this.serializing) return "idle";
+    if (this.copying) return "copying";
+    return this.staging ? "staging" : "writing";
   }
 
   /** An entry of `bytes` was applied. */
@@ -174,6 +182,7 @@ export class SnapshotScheduler {
       }
       const total = data.byteLength;
       if (index > (this.o.core.latestSnapshot()?.metadata.index ?? 0) && this.o.stage !== undefined) {
+        this.staging = true;
         try {
           await this.o.stage(index, data);
         } catch (err) {
@@ -195,6 +204,7 @@ export class SnapshotScheduler {
     } finally {
       this.serializing = false;
       this.copying = false;
+      this.staging = false;
       this.o.onDone();
     }
   }

@@ -12,6 +12,10 @@ export interface TickerOptions {
   /** Most ticks run by one timer callback; the rest of a longer gap is dropped. */
   readonly maxCatchUpTicks: number;
   readonly onTick: () => void;
+  /** A callback this late (ms since the previous one) is a stall: reported to onStall. Default: never. */
+  readonly stallMs?: number;
+  /** The event loop ran no timer for `gapMs` (GC, CPU starvation, a long synchronous step, SIGSTOP). */
+  readonly onStall?: (gapMs: number) => void;
   /** Milliseconds from a monotonic clock. */
   readonly now?: () => number;
 }
@@ -20,6 +24,8 @@ export class WallClockTicker {
   private timer: NodeJS.Timeout | null = null;
   /** Clock time up to which ticks have been accounted for (run or dropped). */
   private accountedMs = 0;
+  /** When poll() last ran. */
+  private polledMs = 0;
   private readonly now: () => number;
 
   constructor(private readonly o: TickerOptions) {
@@ -31,6 +37,7 @@ export class WallClockTicker {
   start(): void {
     if (this.timer !== null) return;
     this.accountedMs = this.now();
+    this.polledMs = this.accountedMs;
     this.timer = setInterval(() => this.poll(), this.o.tickMs);
   }
 
@@ -41,7 +48,11 @@ export class WallClockTicker {
 
   /** Runs the ticks due by now; returns how many ran. Called by the timer (and by tests). */
   poll(): number {
-    const due = Math.floor((this.now() - this.accountedMs) / this.o.tickMs);
+    const now = this.now();
+    const gapMs = now - this.polledMs;
+    this.polledMs = now;
+    if (this.o.stallMs !== undefined && gapMs >= this.o.stallMs) this.o.onStall?.(gapMs);
+    const due = Math.floor((now - this.accountedMs) / this.o.tickMs);
     if (due <= 0) return 0;
     const run = Math.min(due, this.o.maxCatchUpTicks);
     // Keep the fraction of a tick already elapsed; drop whole ticks beyond the cap.

@@ -30,6 +30,7 @@ export class NodeMetrics {
   readonly workersLive: Gauge;
   readonly workersRegistered: Gauge;
   readonly eventLoopLagSeconds: Gauge;
+  readonly eventLoopStalls: Counter;
 
   constructor(nodeId: string, clusterId: string) {
     const r = this.registry;
@@ -138,6 +139,11 @@ export class NodeMetrics {
     this.eventLoopLagSeconds = new Gauge({
       name: "raftq_event_loop_lag_seconds",
       help: "Event-loop delay p99 over the last scrape interval",
+      registers: [r],
+    });
+    this.eventLoopStalls = new Counter({
+      name: "raftq_event_loop_stalls_total",
+      help: "Times no timer ran for 100 ms or more (heartbeats and election checks late)",
       registers: [r],
     });
   }

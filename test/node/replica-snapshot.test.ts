@@ -1,19 +1,8 @@
-import pino from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { RaftCore } from "../../src/raft/index.js";
-import { Replica } from "../../src/node/replica.js";
+import type { Replica } from "../../src/node/replica.js";
 import type { SnapshotOutput, SnapshotPhase, StateMachine } from "../../src/node/state-machine.js";
 import { MemoryStorage, type WriteBatch } from "../../src/storage/index.js";
-import type { Transport } from "../../src/transport/transport.js";
-
-/** A single node talks to no one. */
-const silentTransport: Transport = {
-  send: () => undefined,
-  setPeers: () => undefined,
-  onMessage: () => undefined,
-  stats: () => ({ peers: new Map(), inbound: {} }) as unknown as ReturnType<Transport["stats"]>,
-  close: async () => undefined,
-};
+import { singleNode } from "./single-replica.js";
 
 const spin = (ms: number): void => {
   for (const end = performance.now() + ms; performance.now() < end;);
@@ -84,34 +73,6 @@ class StagingStorage extends MemoryStorage {
   }
 }
 
-async function singleNode(machine: StateMachine, storage = new MemoryStorage()): Promise<Replica> {
-  const core = new RaftCore({
-    id: "n1",
-    initialMembers: [{ id: "n1", address: "127.0.0.1:1", role: "voter" }],
-    random: () => 0.5,
-  });
-  const r = new Replica({
-    core,
-    storage,
-    transport: silentTransport,
-    stateMachine: machine,
-    logger: pino({ level: "silent" }),
-    metrics: null,
-    tickMs: 5,
-    maxPendingProposals: 256,
-    proposalTimeoutMs: 5000,
-    snapshotThreshold: 5,
-    seedPeers: new Map(),
-    onFatal: (e) => {
-      throw e;
-    },
-  });
-  r.start();
-  for (let i = 0; i < 400 && !r.isLeader(); i++) await new Promise((res) => setTimeout(res, 5));
-  expect(r.isLeader()).toBe(true);
-  return r;
-}
-
 describe("Replica while a snapshot is taken", () => {
   it("applies and answers proposals while the snapshot is written, not while it is copied", async () => {
     const machine = new SlowSnapshotMachine(40, 400);
@@ -136,7 +97,7 @@ describe("Replica while a snapshot is taken", () => {
   it("stages the snapshot's bytes before the core compacts, and answers proposals meanwhile", async () => {
     const machine = new SlowSnapshotMachine(0, 0);
     const storage = new StagingStorage();
-    replica = await singleNode(machine, storage);
+    replica = await singleNode(machine, { storage });
     const bootstrap = replica.core.latestSnapshot()?.metadata.index ?? 0; // a new cluster starts from one
     storage.events.length = 0;
     const cmd = new Uint8Array([1]);

@@ -1,10 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { WallClockTicker } from "../../src/node/ticker.js";
 
-function fakeTicker(maxCatchUpTicks = 3) {
+function fakeTicker(maxCatchUpTicks = 3, stalls: number[] = []) {
   let nowMs = 1000;
   let ticks = 0;
-  const t = new WallClockTicker({ tickMs: 10, maxCatchUpTicks, onTick: () => ticks++, now: () => nowMs });
+  const t = new WallClockTicker({
+    tickMs: 10,
+    maxCatchUpTicks,
+    onTick: () => ticks++,
+    stallMs: 100,
+    onStall: (gapMs) => stalls.push(gapMs),
+    now: () => nowMs,
+  });
   t.start();
   t.stop(); // the test drives poll() itself
   return {
@@ -32,6 +39,18 @@ describe("WallClockTicker", () => {
     expect(t.advance(6)).toBe(1); // 12 ms: one tick, 2 ms carried
     expect(t.advance(8)).toBe(1); // 20 ms in all: two ticks
     expect(t.ticks).toBe(2);
+  });
+
+  it("reports a callback that comes stallMs or more after the previous one, with the gap", () => {
+    const stalls: number[] = [];
+    const t = fakeTicker(3, stalls);
+    for (let i = 0; i < 20; i++) t.advance(13); // late, not stalled
+    t.advance(99);
+    expect(stalls).toEqual([]);
+    t.advance(240);
+    t.advance(10);
+    t.advance(100);
+    expect(stalls).toEqual([240, 100]);
   });
 
   it("after a long stall it catches up at most maxCatchUpTicks and drops the rest", () => {
