@@ -3,15 +3,14 @@ import {
   EntryType,
   RaftCore,
   type ConfChange,
-  type Entry,
   type Message,
   type NodeId,
   type Ready,
-  type Snapshot,
 } from "../raft/index.js";
 import type { RaftStorage } from "../storage/index.js";
 import type { Transport } from "../transport/index.js";
 import type { NodeMetrics } from "../observability/metrics.js";
+import { ApplyQueue, type ApplyItem } from "./apply-queue.js";
 import { NodeError, notLeader } from "./errors.js";
 import { PendingReads } from "./pending-reads.js";
 import { ReadyWrites } from "./ready-writes.js";
@@ -60,9 +59,15 @@ interface QueuedProposal {
   reject(error: unknown): void;
 }
 
-type ApplyItem = { kind: "entry"; entry: Entry } | { kind: "restore"; snapshot: Snapshot };
-
-/** Most committed entries waiting to be applied, e.g. while a snapshot copies the state (back-pressure ends proposals first). */
+/** Longest stretch of applying before the event loop gets a turn (see ApplyQueue). */
+const APPLY_SLICE_MS = 10;
+/**
+ * The Ready loop waits while this many committed entries, or bytes of them,
+ * wait to be applied (a follower catching up faster than it can apply).
+ */
+const APPLY_PAUSE_ITEMS = 100_000;
+const APPLY_PAUSE_BYTES = 64 * 1024 * 1024;
+/** Never reached: one Ready adds at most maxApplyEntries past the pause mark. */
 const MAX_APPLY_BACKLOG = 1_000_000;
 /** Most linearizable reads waiting at once. */
 const MAX_PENDING_READS = 10_000;
@@ -93,7 +98,7 @@ export class Replica {
   private readonly waiters = new Map<number, Waiter>();
   private pendingCounted = 0;
   private readonly reads: PendingReads;
-  private readonly applyBacklog: ApplyItem[] = [];
+  private readonly applyQueue: ApplyQueue;
   private readonly snapshots: SnapshotScheduler;
   private lastLeader: NodeId | null = null;
   private peersKey = "";
@@ -106,6 +111,18 @@ export class Replica {
     this.o = options;
     this.core = options.core;
     this.reads = new PendingReads(MAX_PENDING_READS, options.proposalTimeoutMs);
+    this.applyQueue = new ApplyQueue({
+      sliceMs: APPLY_SLICE_MS,
+      pauseItems: APPLY_PAUSE_ITEMS,
+      pauseBytes: APPLY_PAUSE_BYTES,
+      maxItems: MAX_APPLY_BACKLOG,
+      apply: (item) => this.applyItem(item),
+      held: () => this.snapshots.holdsApply, // a snapshot is copying the state's changing parts
+      afterSlice: () => {
+        this.reads.applied(this.o.stateMachine.appliedIndex);
+        this.o.metrics?.proposalsPending.set(this.pendingCounted);
+      },
+    });
     this.snapshots = new SnapshotScheduler({
       core: options.core,
       stateMachine: options.stateMachine,
@@ -159,6 +176,7 @@ export class Replica {
     for (const w of this.waiters.values()) w.reject(err);
     this.waiters.clear();
     this.reads.rejectAll(err);
+    this.applyQueue.release(); // a Ready loop waiting for room ends
     // Let an in-progress Ready finish its write.
     for (let i = 0; i < 200 && this.inLoop; i++) await new Promise((r) => setTimeout(r, 5));
   }
@@ -322,7 +340,7 @@ export class Replica {
         role: this.core.status().role,
         snapshot: this.snapshots.activity,
         writing: this.writing,
-        applyBacklog: this.applyBacklog.length,
+        applyBacklog: this.applyQueue.length,
         stallsSinceLastLog: this.stallsUnlogged,
         heapUsedMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
       },
@@ -371,6 +389,10 @@ export class Replica {
     this.inLoop = true;
     try {
       while (!this.stopped && !this.fatal && this.core.hasReady()) {
+        if (this.applyQueue.full) {
+          await this.applyQueue.room();
+          continue; // stopped meanwhile?
+        }
         await this.handleReady(this.core.ready());
       }
     } catch (e) {
@@ -398,11 +420,10 @@ export class Replica {
     // they need not wait for the entries being written now. At one request in
     // flight, waiting doubled the latency of every write.
     if (rd.snapshot !== null) {
-      this.applyBacklog.push({ kind: "restore", snapshot: rd.snapshot });
+      this.applyQueue.push({ kind: "restore", snapshot: rd.snapshot });
       this.o.metrics?.snapshotsInstalled.inc();
     }
-    for (const e of rd.committedEntries) this.applyBacklog.push({ kind: "entry", entry: e });
-    if (this.applyBacklog.length > MAX_APPLY_BACKLOG) throw new Error("apply backlog exceeded its bound");
+    for (const e of rd.committedEntries) this.applyQueue.push({ kind: "entry", entry: e });
     this.drainApply();
     // The clients' answers are written by promise continuations: let them go first.
     if (early.length > 0 && !carriesEntries) setImmediate(() => this.o.transport.send(early));
@@ -431,46 +452,43 @@ export class Replica {
   }
 
   private drainApply(): void {
-    if (this.snapshots.holdsApply) return; // a snapshot is copying the state's changing parts
+    this.applyQueue.drain();
+    // Reads confirmed since the last slice may wait for nothing more than what is applied already.
+    this.reads.applied(this.o.stateMachine.appliedIndex);
+  }
+
+  private applyItem(item: ApplyItem): void {
     const sm = this.o.stateMachine;
-    let n = 0;
-    for (; n < this.applyBacklog.length; n++) {
-      const item = this.applyBacklog[n]!;
-      if (item.kind === "restore") {
-        sm.restore(item.snapshot.data, item.snapshot.metadata.index);
-        this.snapshots.restored(item.snapshot.data.byteLength);
-        this.failWaitersThrough(item.snapshot.metadata.index);
-        continue;
-      }
-      const e = item.entry;
-      if (e.index <= sm.appliedIndex) continue;
-      this.snapshots.applied(e.data.byteLength);
-      let result: unknown;
-      if (e.type === EntryType.Normal && e.data.byteLength > 0) result = sm.apply(e.index, e.data);
-      else sm.skip(e.index);
-      const w = this.waiters.get(e.index);
-      if (w !== undefined) {
-        this.waiters.delete(e.index);
-        if (w.term === e.term) {
-          this.o.metrics?.proposalCommitSeconds.observe((Date.now() - w.startedMs) / 1000);
-          this.settle(w.counted, () => w.resolve(result));
-        } else {
-          this.settle(w.counted, () =>
-            w.reject(
-              new NodeError(
-                "UNAVAILABLE",
-                "leadership changed before the command committed; retry (the idempotency key makes it safe)",
-                this.leaderId(),
-                "LEADERSHIP_LOST",
-              ),
-            ),
-          );
-        }
-      }
+    if (item.kind === "restore") {
+      sm.restore(item.snapshot.data, item.snapshot.metadata.index);
+      this.snapshots.restored(item.snapshot.data.byteLength);
+      this.failWaitersThrough(item.snapshot.metadata.index);
+      return;
     }
-    this.applyBacklog.splice(0, n);
-    this.reads.applied(sm.appliedIndex);
-    this.o.metrics?.proposalsPending.set(this.pendingCounted);
+    const e = item.entry;
+    if (e.index <= sm.appliedIndex) return;
+    this.snapshots.applied(e.data.byteLength);
+    let result: unknown;
+    if (e.type === EntryType.Normal && e.data.byteLength > 0) result = sm.apply(e.index, e.data);
+    else sm.skip(e.index);
+    const w = this.waiters.get(e.index);
+    if (w === undefined) return;
+    this.waiters.delete(e.index);
+    if (w.term === e.term) {
+      this.o.metrics?.proposalCommitSeconds.observe((Date.now() - w.startedMs) / 1000);
+      this.settle(w.counted, () => w.resolve(result));
+    } else {
+      this.settle(w.counted, () =>
+        w.reject(
+          new NodeError(
+            "UNAVAILABLE",
+            "leadership changed before the command committed; retry (the idempotency key makes it safe)",
+            this.leaderId(),
+            "LEADERSHIP_LOST",
+          ),
+        ),
+      );
+    }
   }
 
   /** Proposals whose entries a snapshot replaced: their outcome is unknown to us. */

@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { ApplyQueue, type ApplyItem } from "../../src/node/apply-queue.js";
+import type { Entry } from "../../src/raft/index.js";
+
+const entry = (index: number, bytes = 1): ApplyItem => ({
+  kind: "entry",
+  entry: { index, term: 1, type: 0, data: new Uint8Array(bytes) } as Entry,
+});
+
+/** A queue whose every apply takes `costMs` of a fake clock. */
+function queue(
+  costMs: number,
+  opts: { held?: () => boolean; pauseItems?: number; pauseBytes?: number } = {},
+) {
+  let nowMs = 0;
+  const applied: number[] = [];
+  let slices = 0;
+  const q = new ApplyQueue({
+    sliceMs: 10,
+    pauseItems: opts.pauseItems ?? 100,
+    pauseBytes: opts.pauseBytes ?? 1_000_000,
+    maxItems: 1000,
+    apply: (item) => {
+      if (item.kind === "entry") applied.push(item.entry.index);
+      nowMs += costMs;
+    },
+    held: opts.held ?? (() => false),
+    afterSlice: () => slices++,
+    now: () => nowMs,
+  });
+  return { q, applied, slices: () => slices };
+}
+
+const turn = () => new Promise((r) => setImmediate(r));
+
+describe("ApplyQueue", () => {
+  it("applies in order, at most one slice per event-loop turn, and finishes the rest in later turns", async () => {
+    const { q, applied, slices } = queue(4); // 4 ms each: 3 per 10 ms slice
+    for (let i = 1; i <= 8; i++) q.push(entry(i));
+    q.drain();
+    expect(applied).toEqual([1, 2, 3]);
+    expect(q.length).toBe(5);
+    await turn();
+    expect(applied).toEqual([1, 2, 3, 4, 5, 6]);
+    await turn();
+    expect(applied).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(q.length).toBe(0);
+    expect(slices()).toBe(3);
+  });
+
+  it("applies an item even when it alone is longer than a slice", () => {
+    const { q, applied } = queue(50);
+    q.push(entry(1));
+    q.push(entry(2));
+    q.drain();
+    expect(applied).toEqual([1]);
+  });
+
+  it("applies nothing while held, and resumes on the next drain", async () => {
+    let held = true;
+    const { q, applied } = queue(1, { held: () => held });
+    q.push(entry(1));
+    q.drain();
+    await turn();
+    expect(applied).toEqual([]);
+    held = false;
+    q.drain();
+    expect(applied).toEqual([1]);
+  });
+
+  it("is full at a pause mark (items or bytes) and room() resolves once drained below it", async () => {
+    const { q } = queue(4, { pauseItems: 5, pauseBytes: 1000 });
+    for (let i = 1; i <= 6; i++) q.push(entry(i));
+    expect(q.full).toBe(true);
+    let roomy = false;
+    const room = q.room().then(() => (roomy = true));
+    q.drain(); // 3 applied: 3 left, below the mark
+    await room;
+    expect(roomy).toBe(true);
+    expect(q.full).toBe(false);
+
+    const bytes = queue(1, { pauseItems: 100, pauseBytes: 1000 });
+    bytes.q.push(entry(1, 600));
+    expect(bytes.q.full).toBe(false);
+    bytes.q.push(entry(2, 600));
+    expect(bytes.q.full).toBe(true);
+    await expect(
+      Promise.race([bytes.q.room().then(() => "room"), turn().then(() => "waiting")]),
+    ).resolves.toBe("waiting");
+  });
+
+  it("refuses to grow past maxItems (a bug: the Ready loop pauses long before)", () => {
+    const { q } = queue(1, { pauseItems: 100 });
+    for (let i = 1; i <= 1000; i++) q.push(entry(i));
+    expect(() => q.push(entry(1001))).toThrow(/exceeded its bound of 1000 items/);
+  });
+});
