@@ -4,7 +4,7 @@
  * the main thread copies each byte once while laying out records, the worker
  * seals them in place and hands views to RocksDB. Snapshot data travels as it
  * is and the worker writes it to its file from there: a snapshot the node built
- * or received lives in a SharedArrayBuffer (see concatBytes), so posting it
+ * or received lives in a SharedArrayBuffer (see SnapshotReceiver), so posting it
  * copies nothing and the snapshot's bytes are never copied at all.
  */
 import type { Entry, EntryType, HardState, Snapshot, SnapshotMetadata } from "../raft/types.js";

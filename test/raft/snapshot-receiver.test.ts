@@ -30,6 +30,14 @@ describe("SnapshotReceiver: a follower assembles InstallSnapshot chunks in order
     expect(last).toMatchObject({ offset: 10, done: true });
     expect(Array.from(last.complete!.data)).toEqual(Array.from(DATA));
     expect(last.complete!.metadata.index).toBe(50);
+    // One buffer the storage worker can read in place, not a view of the chunks.
+    expect(last.complete!.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it("a snapshot in one chunk is taken as it is, without a copy", () => {
+    const r = new SnapshotReceiver(1024);
+    const only = chunk(0, 10);
+    expect(r.receive(only, 10).complete!.data).toBe(only.data);
   });
 
   it("a duplicate is acknowledged at the current offset; a gap is refused at it", () => {
