@@ -54,6 +54,8 @@ export { findExpiredLeases, pickAssignments, type ExpiredLease, type PickOptions
 export {
   DEFAULT_SNAPSHOT_CHUNK_BYTES,
   restore,
+  restoreSteps,
+  RESTORE_STEP_JOBS,
   serialize,
   serializeChunks,
   serializeSteps,

@@ -12,8 +12,12 @@ export interface ApplyQueueOptions {
   readonly pauseBytes: number;
   /** A bug if ever reached (the pause marks keep the queue far below): push() throws. */
   readonly maxItems: number;
-  /** Applies one item (entry or snapshot restore); called in queue order. */
-  readonly apply: (item: ApplyItem) => void;
+  /**
+   * Applies one item (entry or snapshot restore); called in queue order. It
+   * may return steps still to run (a large restore): they run in the slices
+   * that follow, before any later item.
+   */
+  readonly apply: (item: ApplyItem) => Iterator<unknown> | void;
   /** While true nothing is applied (a snapshot is copying the state). */
   readonly held: () => boolean;
   /** After each slice that applied something. */
@@ -42,6 +46,8 @@ export class ApplyQueue {
   private bytes = 0;
   private scheduled = false;
   private roomWaiters: (() => void)[] = [];
+  /** Steps of the item being applied, if it takes several. */
+  private current: Iterator<unknown> | null = null;
   private readonly now: () => number;
 
   constructor(private readonly o: ApplyQueueOptions) {
@@ -50,8 +56,9 @@ export class ApplyQueue {
     this.now = o.now ?? (() => performance.now());
   }
 
+  /** Items not yet applied, counting one whose steps are still running. */
   get length(): number {
-    return this.items.length - this.head;
+    return this.items.length - this.head + (this.current === null ? 0 : 1);
   }
 
   /** At or above a pause mark: the Ready loop should wait for room() before taking more. */
@@ -72,11 +79,15 @@ export class ApplyQueue {
     if (this.o.held() || this.length === 0) return;
     const deadline = this.now() + this.o.sliceMs;
     do {
+      if (this.current !== null) {
+        if (this.current.next().done === true) this.current = null;
+        continue;
+      }
       const item = this.items[this.head]!;
       this.items[this.head++] = undefined; // applied items are not kept alive
       this.bytes -= bytesOf(item);
-      this.o.apply(item);
-    } while (this.head < this.items.length && this.now() < deadline);
+      this.current = this.o.apply(item) ?? null;
+    } while (this.length > 0 && this.now() < deadline);
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;

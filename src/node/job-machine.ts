@@ -2,6 +2,7 @@ import {
   decodeCommand,
   JobQueueState,
   restore as restoreJobs,
+  restoreSteps as restoreJobSteps,
   serializeSteps,
   SnapshotScratch,
   type ApplyResult,
@@ -56,8 +57,22 @@ export class JobMachine implements StateMachine {
   }
 
   restore(data: Uint8Array, index: number): void {
-    this.state =
-      data.byteLength === 0 ? new JobQueueState(this.limits) : restoreJobs(data, { verify: false });
+    this.replaceState(
+      data.byteLength === 0 ? new JobQueueState(this.limits) : restoreJobs(data, { verify: false }),
+      index,
+    );
+  }
+
+  *restoreSteps(data: Uint8Array, index: number): Generator<void, void, void> {
+    const state =
+      data.byteLength === 0
+        ? new JobQueueState(this.limits)
+        : yield* restoreJobSteps(data, { verify: false });
+    this.replaceState(state, index);
+  }
+
+  private replaceState(state: JobQueueState, index: number): void {
+    this.state = state;
     this.appliedIndex = index;
     for (const l of this.restoredListeners) l();
   }

@@ -457,13 +457,23 @@ export class Replica {
     this.reads.applied(this.o.stateMachine.appliedIndex);
   }
 
-  private applyItem(item: ApplyItem): void {
+  private applyItem(item: ApplyItem): Iterator<unknown> | void {
     const sm = this.o.stateMachine;
     if (item.kind === "restore") {
-      sm.restore(item.snapshot.data, item.snapshot.metadata.index);
-      this.snapshots.restored(item.snapshot.data.byteLength);
-      this.failWaitersThrough(item.snapshot.metadata.index);
-      return;
+      const { data, metadata } = item.snapshot;
+      const restored = (): void => {
+        this.snapshots.restored(data.byteLength);
+        this.failWaitersThrough(metadata.index);
+      };
+      if (sm.restoreSteps === undefined) {
+        sm.restore(data, metadata.index);
+        return restored();
+      }
+      // A snapshot from the leader can hold a million jobs: restored in steps, between which the node answers.
+      return (function* () {
+        yield* sm.restoreSteps!(data, metadata.index);
+        restored();
+      })();
     }
     const e = item.entry;
     if (e.index <= sm.appliedIndex) return;

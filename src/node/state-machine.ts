@@ -9,6 +9,12 @@ export interface StateMachine {
   /** Replace the whole state with a snapshot's (empty data = the empty state). */
   restore(data: Uint8Array, index: number): void;
   /**
+   * Optional: restore() in steps, so a node installing a large snapshot keeps
+   * answering between them. The replica applies nothing else until it is done;
+   * the new state replaces the old one at the last step.
+   */
+  restoreSteps?(data: Uint8Array, index: number): Generator<void, void, void>;
+  /**
    * Serialize the whole state into one buffer made by `output.allocate`, in
    * steps. While the steps yield "copying" the replica applies nothing (the
    * state machine copies what may change); once they yield "writing" it goes

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { restore, serialize, serializeChunks, serializeSteps, SnapshotError } from "../../src/jobs/index.js";
+import {
+  restore,
+  restoreSteps,
+  serialize,
+  serializeChunks,
+  serializeSteps,
+  SnapshotError,
+} from "../../src/jobs/index.js";
 import { concat } from "../../src/jobs/snapshot.js";
 import { bytes, Harness } from "./harness.js";
 
@@ -41,6 +48,20 @@ describe("snapshots", () => {
     expect(copy.workers()).toEqual(h.state.workers());
     expect(copy.countsByStateAndQueue()).toEqual(h.state.countsByStateAndQueue());
     expect(copy.limits).toEqual(h.state.limits);
+  });
+
+  it("restores in steps to the same state, and shows nothing before the end", () => {
+    const h = busyState();
+    const data = serialize(h.state);
+    const jobs = h.state.jobs.size;
+    const steps = restoreSteps(data, { stepJobs: 2 });
+    let yields = 0;
+    let step = steps.next();
+    for (; !step.done; step = steps.next()) yields++;
+    // Every job is read, placed in an index and counted: three passes of `jobs`, a step per 2.
+    expect(yields).toBeGreaterThanOrEqual(Math.floor((3 * jobs) / 2) - 1);
+    expect(serialize(step.value)).toEqual(data);
+    expect(step.value.stateHash()).toBe(h.state.stateHash());
   });
 
   it("a restored state evolves exactly like the original", () => {

@@ -48,6 +48,46 @@ describe("ApplyQueue", () => {
     expect(slices()).toBe(3);
   });
 
+  it("runs an item that returns steps across slices, before any later item", async () => {
+    let nowMs = 0;
+    const log: string[] = [];
+    const q = new ApplyQueue({
+      sliceMs: 10,
+      pauseItems: 100,
+      pauseBytes: 1_000_000,
+      maxItems: 1000,
+      apply: (item) => {
+        if (item.kind === "entry") {
+          log.push(`entry ${item.entry.index}`);
+          nowMs += 1;
+          return;
+        }
+        return (function* () {
+          for (let i = 0; i < 5; i++) {
+            log.push(`restore step ${i}`);
+            nowMs += 4;
+            yield;
+          }
+        })();
+      },
+      held: () => false,
+      afterSlice: () => undefined,
+      now: () => nowMs,
+    });
+    q.push(entry(1));
+    q.push({
+      kind: "restore",
+      snapshot: { metadata: { index: 9, term: 1, membership: { members: [] } }, data: new Uint8Array() },
+    });
+    q.push(entry(10));
+    q.drain();
+    expect(log).toEqual(["entry 1", "restore step 0", "restore step 1", "restore step 2"]);
+    expect(q.length).toBe(2); // the restore in progress and entry 10
+    await turn();
+    expect(log.slice(4)).toEqual(["restore step 3", "restore step 4", "entry 10"]);
+    expect(q.length).toBe(0);
+  });
+
   it("applies an item even when it alone is longer than a slice", () => {
     const { q, applied } = queue(50);
     q.push(entry(1));
