@@ -14,14 +14,7 @@
 import { RocksLevel, type BatchOp } from "@nxtedition/rocksdb";
 import { StorageFatalError } from "./errors.js";
 import { injectedFault } from "./fault-injection.js";
-import {
-  applyOutline,
-  EMPTY_LOG_STATE,
-  firstIndex,
-  withTerms,
-  type BatchOutline,
-  type LogState,
-} from "./log-state.js";
+import { applyOutline, EMPTY_LOG_STATE, firstIndex, withTerms, type LogState } from "./log-state.js";
 import { readChunkedSnapshot } from "./legacy-snapshot-chunks.js";
 import { EMPTY_HARD_STATE } from "./raft-storage.js";
 import {
@@ -39,9 +32,9 @@ import {
   META_KEY,
   openRecord,
   readJsonRecord,
-  sealRecord,
   SNAPSHOT_KEY,
 } from "./record-codec.js";
+import { appendOps, assembleLoaded, outlineOfWire, put, type StoredPayloads } from "./rocks-batch.js";
 import { SnapshotFiles, type SnapshotFileRef } from "./snapshot-files.js";
 import {
   parseHardState,
@@ -61,14 +54,6 @@ export const FORMAT_NAME = "raftq-raft-storage";
 export const FORMAT_VERSION = 2;
 /** Entries read per iterator step on load: bounds the memory of one step. */
 const LOAD_BATCH_ENTRIES = 1024;
-
-/** What readState() found: entry terms/types/data in index order, the snapshot's bytes. */
-interface StoredPayloads {
-  terms: number[];
-  types: number[];
-  datas: Buffer[];
-  snapshotData: Uint8Array | null;
-}
 
 /** Most snapshots staged and not yet carried by a write; an older one is abandoned (its file deleted). */
 const MAX_STAGED = 2;
@@ -400,86 +385,6 @@ export class RocksEngine {
       );
     }
   }
-}
-
-/** Adds the puts for one write; returns the new snapshot record when the write carries one. */
-function appendOps(
-  ops: BatchOp[],
-  w: WireWrite,
-  next: LogState,
-  file: SnapshotFileRef | undefined,
-): StoredSnapshotMeta | null {
-  let snapshot: StoredSnapshotMeta | null = null;
-  if (w.meta !== undefined) ops.push(put(META_KEY, jsonRecord(META_KEY, w.meta)));
-  if (w.snapshot !== undefined) {
-    if (file === undefined) throw new Error("appendOps: a snapshot write without its file");
-    snapshot = {
-      metadata: w.snapshot.metadata,
-      file: file.file,
-      totalBytes: file.totalBytes,
-      crc32: file.crc32,
-    };
-    ops.push(put(SNAPSHOT_KEY, jsonRecord(SNAPSHOT_KEY, snapshot)));
-  }
-  if (w.entries !== undefined && w.entries.terms.length > 0) {
-    const buf = Buffer.from(w.entries.buf);
-    let start = 0;
-    w.entries.ends.forEach((end, i) => {
-      const key = entryKey(w.entries!.firstIndex + i);
-      ops.push(put(key, sealRecord(key, buf.subarray(start, end))));
-      start = end;
-    });
-  }
-  if (w.snapshot !== undefined || (w.entries !== undefined && w.entries.terms.length > 0)) {
-    ops.push(put(LOG_KEY, jsonRecord(LOG_KEY, { lastIndex: next.lastIndex })));
-  }
-  if (w.hardState !== undefined) ops.push(put(HARD_STATE_KEY, jsonRecord(HARD_STATE_KEY, next.hardState)));
-  return snapshot;
-}
-
-function outlineOfWire(w: WireWrite): BatchOutline {
-  return {
-    ...(w.meta !== undefined && { meta: w.meta }),
-    ...(w.snapshot !== undefined && {
-      snapshot: { index: w.snapshot.metadata.index, term: w.snapshot.metadata.term },
-    }),
-    ...(w.compactThrough !== undefined && { compactThrough: w.compactThrough }),
-    ...(w.entries !== undefined && { entries: { firstIndex: w.entries.firstIndex, terms: w.entries.terms } }),
-    ...(w.hardState !== undefined && { hardState: w.hardState }),
-  };
-}
-
-function assembleLoaded(state: LogState, snap: StoredSnapshotMeta | null, read: StoredPayloads): WireLoaded {
-  const { datas, snapshotData } = read;
-  const data = new Uint8Array(datas.reduce((n, d) => n + d.length, 0));
-  const ends: number[] = [];
-  let offset = 0;
-  for (const d of datas) {
-    data.set(d, offset);
-    offset += d.length;
-    ends.push(offset);
-  }
-  let snapshot: WireLoaded["snapshot"] = null;
-  if (snap !== null) {
-    if (
-      snapshotData === null ||
-      snapshotData.byteOffset !== 0 ||
-      snapshotData.byteLength !== snap.totalBytes
-    ) {
-      throw new Error("assembleLoaded: the snapshot's bytes were not read into a buffer of their own");
-    }
-    snapshot = { metadata: snap.metadata, data: snapshotData.buffer as ArrayBuffer };
-  }
-  return {
-    meta: state.meta,
-    hardState: state.hardState,
-    snapshot,
-    entries: { firstIndex: firstIndex(state), terms: read.terms, types: read.types, ends, data: data.buffer },
-  };
-}
-
-function put(key: Buffer, value: Buffer): BatchOp {
-  return { type: "put", key, value };
 }
 
 function openError(dbPath: string, err: unknown): StorageFatalError {
