@@ -12,9 +12,11 @@ import type { Transport } from "../transport/index.js";
 import type { NodeMetrics } from "../observability/metrics.js";
 import { ApplyQueue, type ApplyItem } from "./apply-queue.js";
 import { NodeError, notLeader } from "./errors.js";
+import { ProposalWaiters } from "./proposal-waiters.js";
 import { PendingReads } from "./pending-reads.js";
 import { ReadyWrites } from "./ready-writes.js";
 import { SnapshotScheduler } from "./snapshot-scheduler.js";
+import { STALL_WARN_MS, StallReporter } from "./stall-reporter.js";
 import { WallClockTicker } from "./ticker.js";
 import type { StateMachine } from "./state-machine.js";
 
@@ -41,16 +43,6 @@ export interface ReplicaOptions {
   readonly onProgress?: () => void;
 }
 
-interface Waiter {
-  readonly index: number;
-  readonly term: number;
-  readonly deadlineMs: number;
-  readonly startedMs: number;
-  readonly counted: boolean;
-  resolve(result: unknown): void;
-  reject(error: unknown): void;
-}
-
 interface QueuedProposal {
   readonly data: Uint8Array;
   readonly deadlineMs: number;
@@ -71,10 +63,6 @@ const APPLY_PAUSE_BYTES = 64 * 1024 * 1024;
 const MAX_APPLY_BACKLOG = 1_000_000;
 /** Most linearizable reads waiting at once. */
 const MAX_PENDING_READS = 10_000;
-/** Two heartbeat intervals without a timer: the event loop stalled (see onStall). */
-const STALL_WARN_MS = 100;
-/** At most one stall warning per this many ms; the others are counted into it. */
-const STALL_LOG_INTERVAL_MS = 5_000;
 
 /**
  * The runtime around one RaftCore: ticks it on a timer, persists each Ready
@@ -86,8 +74,7 @@ export class Replica {
   readonly core: RaftCore;
   private readonly o: ReplicaOptions;
   private ticker: WallClockTicker | null = null;
-  private stallsUnlogged = 0;
-  private stallLoggedAtMs = 0;
+  private readonly stalls: StallReporter;
   private loopScheduled = false;
   private inLoop = false;
   private stopped = false;
@@ -95,7 +82,7 @@ export class Replica {
   private readonly queue: QueuedProposal[] = [];
   private flushScheduled = false;
   /** Proposals in the log awaiting apply, by index (insertion order = deadline order). */
-  private readonly waiters = new Map<number, Waiter>();
+  private readonly waiters = new ProposalWaiters((counted, answer) => this.settle(counted, answer));
   private pendingCounted = 0;
   private readonly reads: PendingReads;
   private readonly applyQueue: ApplyQueue;
@@ -111,6 +98,12 @@ export class Replica {
     this.o = options;
     this.core = options.core;
     this.reads = new PendingReads(MAX_PENDING_READS, options.proposalTimeoutMs);
+    this.stalls = new StallReporter(options.logger, options.metrics, () => ({
+      role: this.core.status().role,
+      snapshot: this.snapshots.activity,
+      writing: this.writing,
+      applyBacklog: this.applyQueue.length,
+    }));
     this.applyQueue = new ApplyQueue({
       sliceMs: APPLY_SLICE_MS,
       pauseItems: APPLY_PAUSE_ITEMS,
@@ -161,7 +154,7 @@ export class Replica {
       maxCatchUpTicks: 3,
       onTick: () => this.onTick(),
       stallMs: STALL_WARN_MS,
-      onStall: (gapMs) => this.onStall(gapMs),
+      onStall: (gapMs) => this.stalls.report(gapMs),
     });
     this.ticker.start();
     this.kick();
@@ -173,8 +166,7 @@ export class Replica {
     this.ticker = null;
     const err = new NodeError("UNAVAILABLE", "the node is shutting down");
     for (const p of this.queue.splice(0)) p.reject(err);
-    for (const w of this.waiters.values()) w.reject(err);
-    this.waiters.clear();
+    this.waiters.rejectAll(err);
     this.reads.rejectAll(err);
     this.applyQueue.release(); // a Ready loop waiting for room ends
     // Let an in-progress Ready finish its write.
@@ -254,7 +246,7 @@ export class Replica {
     }
     const now = Date.now();
     batch.forEach((p, i) => {
-      this.waiters.set(res.firstIndex + i, {
+      this.waiters.add({
         index: res.firstIndex + i,
         term: res.term,
         deadlineMs: p.deadlineMs,
@@ -296,7 +288,7 @@ export class Replica {
     }
     this.kick();
     return new Promise((resolve, reject) => {
-      this.waiters.set(res.firstIndex, {
+      this.waiters.add({
         index: res.firstIndex,
         term: res.term,
         deadlineMs: Date.now() + this.o.proposalTimeoutMs,
@@ -322,50 +314,10 @@ export class Replica {
     this.kick();
   }
 
-  /**
-   * No timer ran for `gapMs`: heartbeats (a leader's) or election checks were
-   * late by that much, and past the election timeout followers start an
-   * election. Counted, and logged at most every STALL_LOG_INTERVAL_MS with what
-   * this node was doing, as etcd warns of heartbeats sent late.
-   */
-  private onStall(gapMs: number): void {
-    this.o.metrics?.eventLoopStalls.inc();
-    this.stallsUnlogged++;
-    const now = Date.now();
-    if (now - this.stallLoggedAtMs < STALL_LOG_INTERVAL_MS) return;
-    this.stallLoggedAtMs = now;
-    this.o.logger.warn(
-      {
-        gapMs: Math.round(gapMs),
-        role: this.core.status().role,
-        snapshot: this.snapshots.activity,
-        writing: this.writing,
-        applyBacklog: this.applyQueue.length,
-        stallsSinceLastLog: this.stallsUnlogged,
-        heapUsedMB: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
-      },
-      "event loop stalled: timers (heartbeats, election checks) ran late; CPU starved, a long GC or a long synchronous step",
-    );
-    this.stallsUnlogged = 0;
-  }
-
   /** Proposals and reads past their deadline answer DEADLINE_EXCEEDED (the entry may still commit later). */
   private expire(now: number): void {
-    for (const [index, w] of this.waiters) {
-      if (w.deadlineMs > now) break; // insertion order is deadline order
-      this.waiters.delete(index);
-      this.o.metrics?.proposalsRejected.inc({ reason: "timeout" });
-      this.settle(w.counted, () =>
-        w.reject(
-          new NodeError(
-            "DEADLINE_EXCEEDED",
-            `not committed within ${this.o.proposalTimeoutMs} ms (is a quorum of nodes reachable?); it may still commit: retry with the same idempotency key`,
-            null,
-            "PROPOSAL_TIMEOUT",
-          ),
-        ),
-      );
-    }
+    const expired = this.waiters.expire(now, this.o.proposalTimeoutMs);
+    if (expired > 0) this.o.metrics?.proposalsRejected.inc({ reason: "timeout" }, expired);
     this.reads.expire(now);
   }
 
@@ -463,7 +415,7 @@ export class Replica {
       const { data, metadata } = item.snapshot;
       const restored = (): void => {
         this.snapshots.restored(data.byteLength);
-        this.failWaitersThrough(metadata.index);
+        this.waiters.failThrough(metadata.index);
       };
       if (sm.restoreSteps === undefined) {
         sm.restore(data, metadata.index);
@@ -481,35 +433,8 @@ export class Replica {
     let result: unknown;
     if (e.type === EntryType.Normal && e.data.byteLength > 0) result = sm.apply(e.index, e.data);
     else sm.skip(e.index);
-    const w = this.waiters.get(e.index);
-    if (w === undefined) return;
-    this.waiters.delete(e.index);
-    if (w.term === e.term) {
-      this.o.metrics?.proposalCommitSeconds.observe((Date.now() - w.startedMs) / 1000);
-      this.settle(w.counted, () => w.resolve(result));
-    } else {
-      this.settle(w.counted, () =>
-        w.reject(
-          new NodeError(
-            "UNAVAILABLE",
-            "leadership changed before the command committed; retry (the idempotency key makes it safe)",
-            this.leaderId(),
-            "LEADERSHIP_LOST",
-          ),
-        ),
-      );
-    }
-  }
-
-  /** Proposals whose entries a snapshot replaced: their outcome is unknown to us. */
-  private failWaitersThrough(index: number): void {
-    for (const [i, w] of this.waiters) {
-      if (i > index) continue;
-      this.waiters.delete(i);
-      this.settle(w.counted, () =>
-        w.reject(new NodeError("UNAVAILABLE", "leadership changed; retry with the same idempotency key")),
-      );
-    }
+    const startedMs = this.waiters.applied(e.index, e.term, result, () => this.leaderId());
+    if (startedMs !== null) this.o.metrics?.proposalCommitSeconds.observe((Date.now() - startedMs) / 1000);
   }
 
   private afterReady(): void {
