@@ -110,7 +110,8 @@ export class Replica {
       pauseBytes: APPLY_PAUSE_BYTES,
       maxItems: MAX_APPLY_BACKLOG,
       apply: (item) => this.applyItem(item),
-      held: () => this.snapshots.holdsApply, // a snapshot is copying the state's changing parts
+      // A snapshot is copying the state's changing parts; or the node stopped (nothing more to apply).
+      held: () => this.snapshots.holdsApply || this.stopped,
       afterSlice: () => {
         this.reads.applied(this.o.stateMachine.appliedIndex);
         this.o.metrics?.proposalsPending.set(this.pendingCounted);
