@@ -222,7 +222,11 @@ export class RocksEngine {
   async stage(index: number, term: number, data: Uint8Array): Promise<void> {
     if (this.failure !== null) throw this.failure;
     const key = `${index}/${term}`;
-    if (this.staged.has(key)) return;
+    const already = this.staged.get(key);
+    if (already !== undefined) {
+      await already.ref; // staged twice: durable when the first is
+      return;
+    }
     while (this.staged.size >= MAX_STAGED) {
       const oldest = this.staged.keys().next().value!;
       this.staged.delete(oldest); // never carried: its file is garbage

@@ -238,6 +238,19 @@ describe("RocksStorage snapshot files", () => {
     await again.close();
   });
 
+  it("a snapshot staged twice is durable when either call resolves", async () => {
+    const dir = freshDir();
+    const s = await RocksStorage.open(dir);
+    await s.write({ entries: entries(1, 10, 3) });
+    const data = snapshot(9, 3, 4 * 1024 * 1024).data;
+    const first = s.stageSnapshot(9, 3, data);
+    await s.stageSnapshot(9, 3, data);
+    expect(snapshotFileNames(dir)).toHaveLength(1);
+    expect(snapshotFileNames(dir)[0]).toMatch(/^0000000000000009-0000000000000003-[0-9a-f]{8}\.snap$/);
+    await first;
+    await s.close();
+  });
+
   it("marks a new data dir v2 at once", async () => {
     const dir = freshDir();
     await (await RocksStorage.open(dir)).close();
