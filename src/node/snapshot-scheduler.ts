@@ -181,7 +181,9 @@ export class SnapshotScheduler {
         this.o.onCopied();
       }
       const total = data.byteLength;
-      if (index > (this.o.core.latestSnapshot()?.metadata.index ?? 0) && this.o.stage !== undefined) {
+      // A snapshot from the leader may have overtaken this one meanwhile: then it is dropped.
+      const newer = (): boolean => index > (this.o.core.latestSnapshot()?.metadata.index ?? 0);
+      if (newer() && this.o.stage !== undefined) {
         this.staging = true;
         try {
           await this.o.stage(index, data);
@@ -193,7 +195,7 @@ export class SnapshotScheduler {
         }
         if (this.o.isStopped()) return;
       }
-      if (index > (this.o.core.latestSnapshot()?.metadata.index ?? 0)) {
+      if (newer()) {
         this.o.guard(() => this.o.core.createSnapshot(index, data));
         this.lastSnapshotBytes = total;
         this.appliedBytesSinceSnapshot = Math.max(0, this.appliedBytesSinceSnapshot - bytesCovered);

@@ -234,7 +234,7 @@ export class RocksEngine {
     }
     const staged: Staged = {
       bytes: data.byteLength,
-      ref: this.files.stage(index, term, data, (file) => (staged.file = file)),
+      ref: this.files.write(index, term, data, (file) => (staged.file = file)),
       file: null,
     };
     this.staged.set(key, staged);
@@ -266,13 +266,8 @@ export class RocksEngine {
       if (staged.bytes === s.data.byteLength) return ref;
       this.snapshotFilesToClean = true;
     }
-    return this.writeSnapshotFile(s);
-  }
-
-  private writeSnapshotFile(s: NonNullable<WireWrite["snapshot"]>): SnapshotFileRef {
-    const ref = this.files.write(s.metadata.index, s.metadata.term, s.data);
     this.snapshotFilesToClean = true; // even if the batch fails: the file is then an orphan
-    return ref;
+    return this.files.write(s.metadata.index, s.metadata.term, s.data, () => undefined);
   }
 
   private async checkFormat(): Promise<void> {

@@ -15,25 +15,12 @@
  * nobody points to, which `removeAllBut` deletes on the next open. Names carry
  * index, term and CRC, so a new file never replaces one a pointer names.
  *
- * `write` is synchronous: it runs on the storage worker thread, in the order
- * of the node's writes. `stage` writes the same file asynchronously (libuv's
- * thread pool, the CRC in 1 MiB steps), so the worker goes on with the writes
- * queued meanwhile; the write that later carries the snapshot only commits
+ * `write` is asynchronous (libuv's thread pool, the CRC in 1 MiB steps): the
+ * storage worker awaits it inside an ordered write, or runs it beside the
+ * ordered writes to stage a snapshot, whose later write then only commits
  * the pointer (see RaftStorage.stageSnapshot).
  */
-import {
-  closeSync,
-  fdatasyncSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  renameSync,
-  rmSync,
-  fstatSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, rmSync, fstatSync } from "node:fs";
 import { open, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { crc32 } from "node:zlib";
@@ -71,37 +58,14 @@ export class SnapshotFiles {
     return new SnapshotFiles(dir);
   }
 
-  /** Writes `data` durably under a fresh name and returns the pointer to commit. */
-  write(index: number, term: number, data: Uint8Array): SnapshotFileRef {
-    const sum = crc32(data);
-    const file = fileName(index, term, sum);
-    const path = join(this.dir, file);
-    const tmp = path + TMP_SUFFIX;
-    try {
-      const fd = openSync(tmp, "w");
-      try {
-        for (let at = 0; at < data.byteLength;) {
-          at += writeSync(fd, data, at, Math.min(IO_STEP_BYTES, data.byteLength - at));
-        }
-        fdatasyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, path);
-      syncDir(this.dir);
-    } catch (err) {
-      throw ioError(`cannot write snapshot file ${path}`, err);
-    }
-    return { file, totalBytes: data.byteLength, crc32: sum };
-  }
-
   /**
-   * As `write`, without holding the calling thread: the file is written by
-   * the thread pool. `onName` learns the file's name before anything is
-   * written, so that cleanup can spare it (and its `.tmp`) until it is
-   * committed or abandoned.
+   * Writes `data` durably under a fresh name and returns the pointer to
+   * commit. The file is written by the thread pool and the CRC computed in
+   * steps, so the calling thread is not held. `onName` learns the file's name
+   * before anything is written, so that cleanup can spare it (and its `.tmp`)
+   * until it is committed or abandoned.
    */
-  async stage(
+  async write(
     index: number,
     term: number,
     data: Uint8Array,
