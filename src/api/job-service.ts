@@ -8,6 +8,14 @@ import { expectOk, onLeader, proposeCommand } from "./write-path.js";
 
 const DEFAULT_LIST_LIMIT = 100;
 
+interface ListJobsWire {
+  state: string;
+  queue: string;
+  limit: number;
+  pageToken: string;
+  linearizable: boolean;
+}
+
 /** JobService: submit, read, list, cancel and retry jobs. */
 export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplementation {
   return {
@@ -54,7 +62,7 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
       return jobToWire(job);
     }),
 
-    ListJobs: unary(async (req: { state: string; queue: string; limit: number; pageToken: string }) => {
+    ListJobs: unary(async (req: ListJobsWire) => {
       const state = stateFromWire(req.state);
       if (state === null) throw invalid(`state: unknown job state ${JSON.stringify(req.state)}`);
       const limit = req.limit === 0 ? DEFAULT_LIST_LIMIT : req.limit;
@@ -62,6 +70,7 @@ export function jobServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImplemen
         throw invalid(`limit: ${req.limit} is out of range; use 1-${ctx.limits.maxListLimit}`);
       if (req.pageToken !== "" && !/^[0-9a-zA-Z_-]{1,64}$/.test(req.pageToken))
         throw invalid("page_token: not a token this API returned");
+      if (req.linearizable) await ctx.replica.readIndex();
       const page = ctx.machine.state.listJobs({
         limit,
         ...(state !== undefined ? { state } : {}),

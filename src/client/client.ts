@@ -107,6 +107,7 @@ export class RaftqClient {
         queue: filter.queue ?? "",
         limit: filter.pageSize ?? 0,
         pageToken: filter.pageToken ?? "",
+        linearizable: filter.linearizable ?? false,
       },
       READ,
       opts,

@@ -79,6 +79,12 @@ export interface ListJobsFilter {
   queue?: string;
   /** Jobs per page, 1-1000. Default 100. */
   pageSize?: number;
+  /**
+   * Wait for a ReadIndex round before each page, so the listing reflects every write
+   * acknowledged before the call, whichever node answers. Default false: the node's
+   * applied state, which on a follower may be a few ms behind the leader.
+   */
+  linearizable?: boolean;
 }
 
 export interface JobPage {

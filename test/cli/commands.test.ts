@@ -112,6 +112,8 @@ describe("raftq CLI against a local cluster", () => {
     const rows = parseTable(listTable.out);
     expect(rows[0]![0]).toBe("ID");
     expect(rows.slice(1).map((r) => r[0])).toContain(sub.jobId);
+    const stale = await runJson<{ jobs: { id: string }[] }>(runJobs, ["list", "--queue", "cli", "--stale"]);
+    expect(stale.jobs.map((j) => j.id)).toContain(sub.jobId);
 
     const retry = await run(runJobs, ["retry", sub.jobId]);
     expect(retry.code).toBe(1);

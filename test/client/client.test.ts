@@ -150,8 +150,14 @@ describe("RaftqClient against a fake cluster", () => {
     expect(all).toHaveLength(7);
     expect(cluster.callsTo("ListJobs")).toHaveLength(3);
     const evens = [];
-    for await (const page of client.pages({ queue: "even", pageSize: 10 })) evens.push(...page);
+    for await (const page of client.pages({ queue: "even", pageSize: 10, linearizable: true }))
+      evens.push(...page);
     expect(evens).toHaveLength(4);
+    // Each page asks for its own read round; plain listings do not.
+    const flags = cluster
+      .callsTo("ListJobs")
+      .map((c) => (c.request as { linearizable: boolean }).linearizable);
+    expect(flags).toEqual([false, false, false, true]);
 
     expect(await client.cancel(results[1]!.jobId)).toBe(true);
     expect(await client.cancel(results[1]!.jobId)).toBe(false);

@@ -9,14 +9,15 @@ import { displayBytes, json, keyValues, table, time } from "../output.js";
 import { runCommand } from "../run-command.js";
 
 const USAGE = `Usage:
-  raftq jobs list [--state s] [--queue q] [--limit n] [--page-token t | --all]
+  raftq jobs list [--state s] [--queue q] [--limit n] [--page-token t | --all] [--stale]
   raftq jobs get <job-id> [--stale]
   raftq jobs cancel <job-id> [--reason text]
   raftq jobs retry <job-id>
 
   states: ${JOB_STATES.join(", ")}
   --limit  jobs per page, 1-1000 (default 100); --all fetches every page
-  --stale  answer from the node's applied state at once (default: a linearizable read)
+  --stale  answer from the node's applied state at once (default: a linearizable read,
+           which reflects every write acknowledged before the command)
 
 ${COMMON_HELP}`;
 
@@ -100,6 +101,7 @@ export async function runJobs(args: string[], io: CliIo = processIo): Promise<nu
           ...(stateArg !== undefined ? { state: stateArg as JobState } : {}),
           ...(str(values, "queue") !== undefined ? { queue: str(values, "queue")! } : {}),
           pageSize: int(values, "limit", 1, 1_000) ?? 100,
+          linearizable: values["stale"] !== true,
         };
         const { jobs, nextPageToken } = await withClient(values, io, async (c) => {
           if (values["all"]) {
