@@ -97,6 +97,8 @@ export interface ClusterOptions {
   logLevel?: string;
   /** "built": run dist/src/cli/main.js (call buildProduct() first); "source" (default): src/ through tsx. */
   entry?: "source" | "built";
+  /** With entry "built": another compiled main.js (A/B runs of two builds, e.g. `dist-b/src/cli/main.js`). */
+  builtMain?: string;
 }
 
 export class BenchCluster {
@@ -175,7 +177,9 @@ export class BenchCluster {
     if (n.proc !== null) throw new Error(`${id} is running`);
     const args = [
       ...(this.opts.nodeArgs ?? []),
-      ...(this.opts.entry === "built" ? [MAIN_BUILT] : ["--import", "tsx", MAIN_SOURCE]),
+      ...(this.opts.entry === "built"
+        ? [this.opts.builtMain ?? MAIN_BUILT]
+        : ["--import", "tsx", MAIN_SOURCE]),
       "node",
       "--id",
       n.id,
