@@ -7,9 +7,11 @@ export type ApplyItem =
 export interface ApplyQueueOptions {
   /** Longest a drain runs before it yields to the event loop (finishing the item it is on). */
   readonly sliceMs: number;
-  /** At this many queued items or bytes of entry data the Ready loop waits for room (see room()). */
+  /** At this many queued items or bytes of entry data the queue is full: take no more committed entries. */
   readonly pauseItems: number;
   readonly pauseBytes: number;
+  /** The queue was full and is not any more (the Ready loop may take committed entries again). */
+  readonly onRoom: () => void;
   /** A bug if ever reached (the pause marks keep the queue far below): push() throws. */
   readonly maxItems: number;
   /**
@@ -39,13 +41,20 @@ export interface ApplyQueueOptions {
  * state machine may be behind that. Nothing depends on the opposite: snapshots
  * are taken at the state machine's index, reads wait for it, and proposals are
  * answered when their entry is really applied.
+ *
+ * Bounded: at a pause mark the queue is `full` and the Ready loop takes no
+ * more committed entries from the core (they stay in the Raft log), while it
+ * goes on persisting and acknowledging appends and answering heartbeats; a
+ * node that stopped all Raft work instead went silent, and with both
+ * followers of three catching up at once the leader lost its quorum.
  */
 export class ApplyQueue {
   private items: (ApplyItem | undefined)[] = [];
   private head = 0;
   private bytes = 0;
   private scheduled = false;
-  private roomWaiters: (() => void)[] = [];
+  /** Full at the end of the last push or drain: onRoom is due when it is not any more. */
+  private wasFull = false;
   /** Steps of the item being applied, if it takes several. */
   private current: Iterator<unknown> | null = null;
   private readonly now: () => number;
@@ -61,7 +70,7 @@ export class ApplyQueue {
     return this.items.length - this.head + (this.current === null ? 0 : 1);
   }
 
-  /** At or above a pause mark: the Ready loop should wait for room() before taking more. */
+  /** At or above a pause mark: the Ready loop takes no more committed entries until onRoom. */
   get full(): boolean {
     return this.length >= this.o.pauseItems || this.bytes >= this.o.pauseBytes;
   }
@@ -72,6 +81,7 @@ export class ApplyQueue {
     }
     this.items.push(item);
     this.bytes += bytesOf(item);
+    if (this.full) this.wasFull = true;
   }
 
   /** Applies until the queue is empty or the slice is used up, then schedules the rest. */
@@ -100,18 +110,10 @@ export class ApplyQueue {
         this.drain();
       });
     }
-    if (!this.full) this.release();
-  }
-
-  /** Resolves once the queue is below its pause marks (at once if it is). */
-  room(): Promise<void> {
-    if (!this.full) return Promise.resolve();
-    return new Promise((resolve) => this.roomWaiters.push(resolve));
-  }
-
-  /** Wakes every room() waiter (below the marks, or the node is stopping). */
-  release(): void {
-    for (const resolve of this.roomWaiters.splice(0)) resolve();
+    if (this.wasFull && !this.full) {
+      this.wasFull = false;
+      this.o.onRoom();
+    }
   }
 }
 

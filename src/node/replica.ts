@@ -6,6 +6,7 @@ import {
   type Message,
   type NodeId,
   type Ready,
+  type ReadyOptions,
 } from "../raft/index.js";
 import type { RaftStorage } from "../storage/index.js";
 import type { Transport } from "../transport/index.js";
@@ -41,6 +42,8 @@ export interface ReplicaOptions {
   readonly onFatal: (error: unknown) => void;
   /** Called after every Ready handled (leadership changes, applied progress). */
   readonly onProgress?: () => void;
+  /** Committed entries waiting to be applied at which the apply queue is full (default 100,000; see ApplyQueue). */
+  readonly applyPauseItems?: number;
 }
 
 interface QueuedProposal {
@@ -54,13 +57,15 @@ interface QueuedProposal {
 /** Longest stretch of applying before the event loop gets a turn (see ApplyQueue). */
 const APPLY_SLICE_MS = 10;
 /**
- * The Ready loop waits while this many committed entries, or bytes of them,
- * wait to be applied (a follower catching up faster than it can apply).
+ * While this many committed entries, or bytes of them, wait to be applied (a
+ * follower catching up faster than it can apply), the Ready loop takes no more
+ * committed entries from the core; it goes on with everything else.
  */
 const APPLY_PAUSE_ITEMS = 100_000;
 const APPLY_PAUSE_BYTES = 64 * 1024 * 1024;
 /** Never reached: one Ready adds at most maxApplyEntries past the pause mark. */
 const MAX_APPLY_BACKLOG = 1_000_000;
+const TAKE_NO_COMMITTED: ReadyOptions = { takeCommitted: false };
 /** Most linearizable reads waiting at once. */
 const MAX_PENDING_READS = 10_000;
 
@@ -106,12 +111,13 @@ export class Replica {
     }));
     this.applyQueue = new ApplyQueue({
       sliceMs: APPLY_SLICE_MS,
-      pauseItems: APPLY_PAUSE_ITEMS,
+      pauseItems: options.applyPauseItems ?? APPLY_PAUSE_ITEMS,
       pauseBytes: APPLY_PAUSE_BYTES,
       maxItems: MAX_APPLY_BACKLOG,
       apply: (item) => this.applyItem(item),
       // A snapshot is copying the state's changing parts; or the node stopped (nothing more to apply).
       held: () => this.snapshots.holdsApply || this.stopped,
+      onRoom: () => this.kick(),
       afterSlice: () => {
         this.reads.applied(this.o.stateMachine.appliedIndex);
         this.o.metrics?.proposalsPending.set(this.pendingCounted);
@@ -169,7 +175,6 @@ export class Replica {
     for (const p of this.queue.splice(0)) p.reject(err);
     this.waiters.rejectAll(err);
     this.reads.rejectAll(err);
-    this.applyQueue.release(); // a Ready loop waiting for room ends
     // Let an in-progress Ready finish its write.
     for (let i = 0; i < 200 && this.inLoop; i++) await new Promise((r) => setTimeout(r, 5));
   }
@@ -341,12 +346,13 @@ export class Replica {
     if (this.inLoop || this.fatal) return;
     this.inLoop = true;
     try {
-      while (!this.stopped && !this.fatal && this.core.hasReady()) {
-        if (this.applyQueue.full) {
-          await this.applyQueue.room();
-          continue; // stopped meanwhile?
-        }
-        await this.handleReady(this.core.ready());
+      while (!this.stopped && !this.fatal) {
+        // A full apply queue takes no more committed entries; everything else goes on
+        // (persist, acknowledge, answer heartbeats), and the queue kicks the loop once
+        // it has room again.
+        const opts = this.applyQueue.full ? TAKE_NO_COMMITTED : undefined;
+        if (!this.core.hasReady(opts)) break;
+        await this.handleReady(this.core.ready(opts));
       }
     } catch (e) {
       this.die(e);

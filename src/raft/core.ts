@@ -30,6 +30,7 @@ import {
   type ReadIndexRequest,
   type ReadState,
   type Ready,
+  type ReadyOptions,
   type Role,
   type Snapshot,
   type SnapshotChunk,
@@ -943,14 +944,14 @@ export class RaftCore {
     return { term: this.term, vote: this.vote, commit: this.log.committed };
   }
 
-  hasReady(): boolean {
+  hasReady(o?: ReadyOptions): boolean {
     if (this.outstanding !== null) return false;
     const hs = this.currentHardState();
     return (
       this.msgs.length > 0 ||
       this.readStates.length > 0 ||
       this.log.stableIndex < this.log.lastIndex() ||
-      this.log.applied < this.log.committed ||
+      (o?.takeCommitted !== false && this.log.applied < this.log.committed) ||
       this.pendingInstall !== null ||
       this.pendingLocalSnapshot !== null ||
       !sameHardState(hs, this.persistedHardState)
@@ -958,7 +959,7 @@ export class RaftCore {
   }
 
   /** Take what must be persisted, sent and applied. Call advance() when done. */
-  ready(): Ready {
+  ready(o?: ReadyOptions): Ready {
     assert(this.outstanding === null, "ready() called before advance() of the previous Ready");
     const hs = this.currentHardState();
     const entries =
@@ -966,7 +967,7 @@ export class RaftCore {
         ? this.log.slice(this.log.stableIndex + 1, this.log.lastIndex() + 1)
         : [];
     const committedEntries =
-      this.log.applied < this.log.committed
+      o?.takeCommitted !== false && this.log.applied < this.log.committed
         ? this.log.slice(this.log.applied + 1, this.log.committed + 1, this.config.maxApplyEntries)
         : [];
     const rd: Ready = {

@@ -195,6 +195,18 @@ export interface ReadState {
   readonly index: number;
 }
 
+/** What the application can take in the next Ready (RaftCore.hasReady / ready). */
+export interface ReadyOptions {
+  /**
+   * False while the application cannot take more committed entries (its apply
+   * queue is full): the Ready then carries none, and everything else as usual
+   * (entries to persist, messages, read states), so the node goes on
+   * acknowledging appends and answering heartbeats while it catches up.
+   * Default true.
+   */
+  readonly takeCommitted?: boolean;
+}
+
 export interface Ready {
   /** Set when term, vote or commit changed: persist it (synced) with `entries`. */
   readonly hardState: HardState | null;

@@ -15,6 +15,7 @@ function queue(
   let nowMs = 0;
   const applied: number[] = [];
   let slices = 0;
+  let rooms = 0;
   const q = new ApplyQueue({
     sliceMs: 10,
     pauseItems: opts.pauseItems ?? 100,
@@ -26,9 +27,10 @@ function queue(
     },
     held: opts.held ?? (() => false),
     afterSlice: () => slices++,
+    onRoom: () => rooms++,
     now: () => nowMs,
   });
-  return { q, applied, slices: () => slices };
+  return { q, applied, slices: () => slices, rooms: () => rooms };
 }
 
 const turn = () => new Promise((r) => setImmediate(r));
@@ -72,6 +74,7 @@ describe("ApplyQueue", () => {
       },
       held: () => false,
       afterSlice: () => undefined,
+      onRoom: () => undefined,
       now: () => nowMs,
     });
     q.push(entry(1));
@@ -108,28 +111,38 @@ describe("ApplyQueue", () => {
     expect(applied).toEqual([1]);
   });
 
-  it("is full at a pause mark (items or bytes) and room() resolves once drained below it", async () => {
-    const { q } = queue(4, { pauseItems: 5, pauseBytes: 1000 });
+  it("is full at a pause mark (items or bytes) and calls onRoom once, when drained below it", async () => {
+    const { q, rooms } = queue(4, { pauseItems: 5, pauseBytes: 1000 });
     for (let i = 1; i <= 6; i++) q.push(entry(i));
     expect(q.full).toBe(true);
-    let roomy = false;
-    const room = q.room().then(() => (roomy = true));
     q.drain(); // 3 applied: 3 left, below the mark
-    await room;
-    expect(roomy).toBe(true);
     expect(q.full).toBe(false);
+    expect(rooms()).toBe(1);
+    await turn(); // the other 3 applied in the next slice: no second call
+    expect(q.length).toBe(0);
+    expect(rooms()).toBe(1);
 
     const bytes = queue(1, { pauseItems: 100, pauseBytes: 1000 });
     bytes.q.push(entry(1, 600));
     expect(bytes.q.full).toBe(false);
     bytes.q.push(entry(2, 600));
     expect(bytes.q.full).toBe(true);
-    await expect(
-      Promise.race([bytes.q.room().then(() => "room"), turn().then(() => "waiting")]),
-    ).resolves.toBe("waiting");
+    expect(bytes.rooms()).toBe(0);
+    bytes.q.drain(); // both applied in one slice
+    expect(bytes.q.full).toBe(false);
+    expect(bytes.rooms()).toBe(1);
   });
 
-  it("refuses to grow past maxItems (a bug: the Ready loop pauses long before)", () => {
+  it("never calls onRoom when it was never full", async () => {
+    const { q, rooms } = queue(4, { pauseItems: 5 });
+    for (let i = 1; i <= 4; i++) q.push(entry(i));
+    q.drain();
+    await turn();
+    expect(q.length).toBe(0);
+    expect(rooms()).toBe(0);
+  });
+
+  it("refuses to grow past maxItems (a bug: the Ready loop stops taking committed entries long before)", () => {
     const { q } = queue(1, { pauseItems: 100 });
     for (let i = 1; i <= 1000; i++) q.push(entry(i));
     expect(() => q.push(entry(1001))).toThrow(/exceeded its bound of 1000 items/);

@@ -79,6 +79,8 @@ export class Manual {
   private readonly cuts = new Set<string>();
   /** Extra drop rule, consulted at delivery. */
   drop: (m: Message) => boolean = () => false;
+  /** Nodes whose application takes no committed entries (a full apply queue). */
+  readonly applyPaused = new Set<NodeId>();
   readonly rng: Prng;
   private readonly raftInput: Partial<RaftConfigInput>;
 
@@ -138,8 +140,9 @@ export class Manual {
   /** Drain a node's Ready batches: persist at once, queue its messages, apply. */
   pump(id: NodeId): void {
     const c = this.core(id);
-    while (c.hasReady()) {
-      const rd = c.ready();
+    const opts = this.applyPaused.has(id) ? { takeCommitted: false } : undefined;
+    while (c.hasReady(opts)) {
+      const rd = c.ready(opts);
       for (const m of rd.messages) {
         this.queue.push(m);
         this.sent.push(m);
