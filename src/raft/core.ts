@@ -1,6 +1,13 @@
 import { assert } from "./assert.js";
 import { resolveConfig, type RaftConfig, type RaftConfigInput } from "./config.js";
-import { RaftLog } from "./log.js";
+import type {
+  PeerStatus,
+  PersistedRaftState,
+  ProposeRejection,
+  ProposeResult,
+  RaftStatus,
+  TransferResult,
+} from "./core-types.js";
 import {
   applyConfChange,
   checkConfChange,
@@ -12,9 +19,8 @@ import {
   voters,
 } from "./membership.js";
 import { Progress } from "./progress.js";
-import { ReadIndexQueue } from "./read-index.js";
-import { SnapshotReceiver } from "./snapshot-receiver.js";
 import { onSnapshotResponse, rewindIfSilent, snapshotChunksFor } from "./snapshot-sender.js";
+import { CoreState, EMPTY_DATA } from "./state.js";
 import {
   EntryType,
   type AppendRequest,
@@ -28,10 +34,8 @@ import {
   type Message,
   type NodeId,
   type ReadIndexRequest,
-  type ReadState,
   type Ready,
   type ReadyOptions,
-  type Role,
   type Snapshot,
   type SnapshotChunk,
   type SnapshotResponse,
@@ -39,59 +43,14 @@ import {
   type VoteResponse,
 } from "./types.js";
 
-/** What the node had on disk at start-up (nothing at all for a brand-new node). */
-export interface PersistedRaftState {
-  readonly hardState: HardState;
-  readonly snapshot: Snapshot | null;
-  /** Entries after the snapshot (or from index 1), contiguous. */
-  readonly entries: readonly Entry[];
-}
-
-export type ProposeRejection =
-  "notLeader" | "transferring" | "tooManyUncommitted" | "confChangePending" | "invalidConfChange";
-
-export type ProposeResult =
-  | { readonly ok: true; readonly firstIndex: number; readonly term: number }
-  | {
-      readonly ok: false;
-      readonly reason: ProposeRejection;
-      readonly leader: NodeId | null;
-      readonly detail: string;
-    };
-
-export type TransferResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
-
-export interface PeerStatus {
-  readonly id: NodeId;
-  readonly address: string;
-  readonly role: "voter" | "learner";
-  readonly match: number;
-  readonly next: number;
-  readonly state: "probe" | "replicate" | "snapshot";
-  /** Tick of the last response from this peer; -1 if none since this node became leader. */
-  readonly lastContactTick: number;
-  readonly inflight: number;
-}
-
-export interface RaftStatus {
-  readonly id: NodeId;
-  readonly role: Role;
-  readonly term: number;
-  readonly vote: NodeId | null;
-  readonly leader: NodeId | null;
-  readonly commit: number;
-  readonly applied: number;
-  readonly lastIndex: number;
-  readonly snapshotIndex: number;
-  /** Logical clock: ticks since this core was created. */
-  readonly tick: number;
-  readonly membership: Membership;
-  readonly leadTransferee: NodeId | null;
-  /** Leader only: one entry per member other than this node. */
-  readonly peers: readonly PeerStatus[];
-}
-
-const EMPTY = new Uint8Array(0);
+export type {
+  PeerStatus,
+  PersistedRaftState,
+  ProposeRejection,
+  ProposeResult,
+  RaftStatus,
+  TransferResult,
+} from "./core-types.js";
 
 /**
  * The Raft consensus core, driven from outside (etcd's raft model): tick(),
@@ -102,63 +61,39 @@ const EMPTY = new Uint8Array(0);
 export class RaftCore {
   readonly config: RaftConfig;
   readonly id: NodeId;
-  private readonly log = new RaftLog();
-  private term = 0;
-  private vote: NodeId | null = null;
-  private leader: NodeId | null = null;
-  private role: Role = "follower";
-  private membership: Membership = { members: [] };
-  private readonly progress = new Map<NodeId, Progress>();
-  private readonly votes = new Map<NodeId, boolean>();
-  private electionElapsed = 0;
-  private heartbeatElapsed = 0;
-  private randomizedElectionTimeout = 0;
-  private tickCount = 0;
-  private leadTransferee: NodeId | null = null;
-  private transferElapsed = 0;
-  /** Index of the latest conf change in the log; a new one waits until it is applied. */
-  private pendingConfIndex = 0;
-  private uncommittedBytes = 0;
-  private msgs: Message[] = [];
-  private readStates: ReadState[] = [];
-  private readonly reads = new ReadIndexQueue();
-  /** Latest snapshot (local or installed), kept to send to followers. */
-  private snapshot: Snapshot | null = null;
-  private readonly snapshotReceiver: SnapshotReceiver;
-  private pendingInstall: Snapshot | null = null;
-  private pendingLocalSnapshot: Snapshot | null = null;
-  private pendingCompactedThrough = 0;
-  /** Conf changes applied since the latest snapshot, to know the configuration at any applied index. */
-  private confHistory: { index: number; before: Membership; membership: Membership }[] = [];
-  private persistedHardState: HardState = { term: 0, vote: null, commit: 0 };
-  private outstanding: Ready | null = null;
+  /** Everything the core knows, shared with the modules that implement it (state.ts). */
+  private readonly state: CoreState;
 
   constructor(input: RaftConfigInput, persisted?: PersistedRaftState) {
     this.config = resolveConfig(input);
-    this.snapshotReceiver = new SnapshotReceiver(this.config.maxSnapshotBytes);
     this.id = this.config.id;
+    this.state = new CoreState(this.config);
     const hs = persisted?.hardState ?? { term: 0, vote: null, commit: 0 };
     const hasState = persisted !== undefined && (persisted.snapshot !== null || persisted.entries.length > 0);
     if (persisted?.snapshot) {
       const snap = persisted.snapshot;
-      this.snapshot = snap;
-      this.membership = snap.metadata.membership;
-      this.log.load(snap.metadata.index, snap.metadata.term, persisted.entries);
+      this.state.snapshot = snap;
+      this.state.membership = snap.metadata.membership;
+      this.state.log.load(snap.metadata.index, snap.metadata.term, persisted.entries);
     } else if (hasState) {
-      this.log.load(0, 0, persisted!.entries);
-    } else if (this.config.initialMembers.length > 0) {
+      this.state.log.load(0, 0, persisted!.entries);
+    } else if (this.state.config.initialMembers.length > 0) {
       this.bootstrap();
     }
-    this.term = hs.term;
-    this.vote = hs.vote;
-    if (hs.commit > this.log.committed) {
-      assert(hs.commit <= this.log.lastIndex(), () => `persisted commit ${hs.commit} beyond the log`);
-      this.log.commitTo(hs.commit);
+    this.state.term = hs.term;
+    this.state.vote = hs.vote;
+    if (hs.commit > this.state.log.committed) {
+      assert(hs.commit <= this.state.log.lastIndex(), () => `persisted commit ${hs.commit} beyond the log`);
+      this.state.log.commitTo(hs.commit);
     }
-    this.persistedHardState = { term: this.term, vote: this.vote, commit: this.log.committed };
+    this.state.persistedHardState = {
+      term: this.state.term,
+      vote: this.state.vote,
+      commit: this.state.log.committed,
+    };
     // Conf changes up to the commit point are re-applied as the entries are
     // replayed; until then the snapshot's configuration stands.
-    this.becomeFollower(this.term, null);
+    this.becomeFollower(this.state.term, null);
   }
 
   /**
@@ -169,18 +104,18 @@ export class RaftCore {
    */
   private bootstrap(): void {
     const ids = new Set<NodeId>();
-    for (const m of this.config.initialMembers) {
+    for (const m of this.state.config.initialMembers) {
       assert(!ids.has(m.id), () => `duplicate initial member ${m.id}`);
       ids.add(m.id);
     }
     const snap: Snapshot = {
-      metadata: { index: 1, term: 1, membership: { members: [...this.config.initialMembers] } },
-      data: EMPTY,
+      metadata: { index: 1, term: 1, membership: { members: [...this.state.config.initialMembers] } },
+      data: EMPTY_DATA,
     };
-    this.snapshot = snap;
-    this.membership = snap.metadata.membership;
-    this.log.restore(1, 1);
-    this.pendingLocalSnapshot = snap;
+    this.state.snapshot = snap;
+    this.state.membership = snap.metadata.membership;
+    this.state.log.restore(1, 1);
+    this.state.pendingLocalSnapshot = snap;
   }
 
   // -------------------------------------------------------------------------
@@ -189,45 +124,52 @@ export class RaftCore {
 
   /** Advance logical time by one tick. */
   tick(): void {
-    this.tickCount++;
-    if (this.role === "leader") this.tickLeader();
+    this.state.tickCount++;
+    if (this.state.role === "leader") this.tickLeader();
     else this.tickElection();
   }
 
   private tickElection(): void {
-    this.electionElapsed++;
-    if (this.role === "preCandidate" && this.electionElapsed % this.config.heartbeatTicks === 0) {
+    this.state.electionElapsedTicks++;
+    if (
+      this.state.role === "preCandidate" &&
+      this.state.electionElapsedTicks % this.state.config.heartbeatTicks === 0
+    ) {
       // A voter still inside its leader lease ignored our PreVote; its lease
       // ends within an election timeout of the leader's last word. Ask again
       // every heartbeat instead of waiting out a whole new election timeout.
-      this.sendVoteRequests("preVote", this.term + 1, false, true);
+      this.sendVoteRequests("preVote", this.state.term + 1, false, true);
     }
-    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
-      this.electionElapsed = 0;
-      this.campaign(this.config.preVote ? "preVote" : "vote", false);
+    if (
+      this.state.promotable() &&
+      this.state.electionElapsedTicks >= this.state.randomizedElectionTimeoutTicks
+    ) {
+      this.state.electionElapsedTicks = 0;
+      this.campaign(this.state.config.preVote ? "preVote" : "vote", false);
     }
   }
 
   private tickLeader(): void {
-    this.heartbeatElapsed++;
-    this.electionElapsed++;
-    if (this.electionElapsed >= this.config.electionTimeoutMinTicks) {
-      this.electionElapsed = 0;
-      if (this.config.checkQuorum) {
+    this.state.heartbeatElapsedTicks++;
+    this.state.electionElapsedTicks++;
+    if (this.state.electionElapsedTicks >= this.state.config.electionTimeoutMinTicks) {
+      this.state.electionElapsedTicks = 0;
+      if (this.state.config.checkQuorum) {
         if (!this.quorumActive()) {
-          this.becomeFollower(this.term, null);
+          this.becomeFollower(this.state.term, null);
           return;
         }
-        for (const pr of this.progress.values()) if (pr.id !== this.id) pr.recentActive = false;
+        for (const pr of this.state.progress.values()) if (pr.id !== this.state.id) pr.recentActive = false;
       }
     }
-    if (this.leadTransferee !== null) {
-      this.transferElapsed++;
-      if (this.transferElapsed >= this.config.electionTimeoutMinTicks) this.leadTransferee = null;
+    if (this.state.leadTransferee !== null) {
+      this.state.transferElapsedTicks++;
+      if (this.state.transferElapsedTicks >= this.state.config.electionTimeoutMinTicks)
+        this.state.leadTransferee = null;
     }
-    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
-      this.heartbeatElapsed = 0;
-      this.bcastHeartbeat(this.reads.heartbeatContext());
+    if (this.state.heartbeatElapsedTicks >= this.state.config.heartbeatTicks) {
+      this.state.heartbeatElapsedTicks = 0;
+      this.bcastHeartbeat(this.state.readIndexQueue.heartbeatContext());
       this.retransmitSnapshots();
     }
   }
@@ -237,13 +179,13 @@ export class RaftCore {
     assert(commands.length > 0, "propose() needs at least one command");
     const refusal = this.checkCanPropose(commands.length, sumBytes(commands));
     if (refusal) return refusal;
-    const first = this.log.lastIndex() + 1;
-    const term = this.term;
+    const first = this.state.log.lastIndex() + 1;
+    const term = this.state.term;
     const entries: Entry[] = new Array<Entry>(commands.length);
     for (let i = 0; i < commands.length; i++)
       entries[i] = { term, index: first + i, type: EntryType.Normal, data: commands[i]! };
     this.appendAsLeader(entries);
-    return { ok: true, firstIndex: first, term: this.term };
+    return { ok: true, firstIndex: first, term: this.state.term };
   }
 
   /** Propose a membership change (leader only), one at a time. */
@@ -251,51 +193,54 @@ export class RaftCore {
     const data = encodeConfChange(cc);
     const refusal = this.checkCanPropose(1, data.byteLength);
     if (refusal) return refusal;
-    if (this.pendingConfIndex > this.log.applied) {
+    if (this.state.pendingConfIndex > this.state.log.applied) {
       return this.reject(
         "confChangePending",
-        `a membership change at index ${this.pendingConfIndex} is not applied yet`,
+        `a membership change at index ${this.state.pendingConfIndex} is not applied yet`,
       );
     }
-    const problem = checkConfChange(this.membership, cc);
+    const problem = checkConfChange(this.state.membership, cc);
     if (problem !== null) return this.reject("invalidConfChange", problem);
-    const index = this.log.lastIndex() + 1;
-    this.pendingConfIndex = index;
-    this.appendAsLeader([{ term: this.term, index, type: EntryType.ConfChange, data }]);
-    return { ok: true, firstIndex: index, term: this.term };
+    const index = this.state.log.lastIndex() + 1;
+    this.state.pendingConfIndex = index;
+    this.appendAsLeader([{ term: this.state.term, index, type: EntryType.ConfChange, data }]);
+    return { ok: true, firstIndex: index, term: this.state.term };
   }
 
   private checkCanPropose(count: number, bytes: number): ProposeResult | null {
-    if (this.role !== "leader") return this.reject("notLeader", "this node is not the leader");
-    if (this.leadTransferee !== null) {
-      return this.reject("transferring", `leadership is being transferred to ${this.leadTransferee}`);
+    if (this.state.role !== "leader") return this.reject("notLeader", "this node is not the leader");
+    if (this.state.leadTransferee !== null) {
+      return this.reject("transferring", `leadership is being transferred to ${this.state.leadTransferee}`);
     }
-    const uncommitted = this.log.lastIndex() - this.log.committed;
-    if (uncommitted + count > this.config.maxUncommittedEntries) {
+    const uncommitted = this.state.log.lastIndex() - this.state.log.committed;
+    if (uncommitted + count > this.state.config.maxUncommittedEntries) {
       return this.reject("tooManyUncommitted", `${uncommitted} entries are not committed yet`);
     }
-    if (this.uncommittedBytes > 0 && this.uncommittedBytes + bytes > this.config.maxUncommittedBytes) {
-      return this.reject("tooManyUncommitted", `${this.uncommittedBytes} bytes are not committed yet`);
+    if (
+      this.state.uncommittedBytes > 0 &&
+      this.state.uncommittedBytes + bytes > this.state.config.maxUncommittedBytes
+    ) {
+      return this.reject("tooManyUncommitted", `${this.state.uncommittedBytes} bytes are not committed yet`);
     }
     return null;
   }
 
   private reject(reason: ProposeRejection, detail: string): ProposeResult {
-    return { ok: false, reason, leader: this.leader, detail };
+    return { ok: false, reason, leader: this.state.leader, detail };
   }
 
   /** Hand leadership to `to` (a caught-up voter); abandoned after an election timeout. */
   transferLeadership(to: NodeId): TransferResult {
-    if (this.role !== "leader") return { ok: false, reason: "this node is not the leader" };
-    if (to === this.id) return { ok: true };
-    if (!isVoter(this.membership, to)) return { ok: false, reason: `${to} is not a voter` };
-    if (this.leadTransferee === to) return { ok: true };
-    this.leadTransferee = to;
-    this.transferElapsed = 0;
-    this.electionElapsed = 0;
-    const pr = this.progress.get(to)!;
-    if (pr.match === this.log.lastIndex())
-      this.send({ type: "timeoutNow", from: this.id, to, term: this.term });
+    if (this.state.role !== "leader") return { ok: false, reason: "this node is not the leader" };
+    if (to === this.state.id) return { ok: true };
+    if (!isVoter(this.state.membership, to)) return { ok: false, reason: `${to} is not a voter` };
+    if (this.state.leadTransferee === to) return { ok: true };
+    this.state.leadTransferee = to;
+    this.state.transferElapsedTicks = 0;
+    this.state.electionElapsedTicks = 0;
+    const pr = this.state.progress.get(to)!;
+    if (pr.match === this.state.log.lastIndex())
+      this.state.send({ type: "timeoutNow", from: this.state.id, to, term: this.state.term });
     else this.replicateTo(to, true);
     return { ok: true };
   }
@@ -306,19 +251,19 @@ export class RaftCore {
    * retry, e.g. on the new leader).
    */
   readIndex(requestId: number): void {
-    if (this.role === "leader") {
-      this.leaderReadIndex(requestId, this.id);
-    } else if (this.leader !== null && this.leader !== this.id) {
+    if (this.state.role === "leader") {
+      this.leaderReadIndex(requestId, this.state.id);
+    } else if (this.state.leader !== null && this.state.leader !== this.state.id) {
       const m: ReadIndexRequest = {
         type: "readIndex",
-        from: this.id,
-        to: this.leader,
-        term: this.term,
+        from: this.state.id,
+        to: this.state.leader,
+        term: this.state.term,
         requestId,
       };
-      this.send(m);
+      this.state.send(m);
     } else {
-      this.readStates.push({ requestId, index: -1 });
+      this.state.readStates.push({ requestId, index: -1 });
     }
   }
 
@@ -329,45 +274,48 @@ export class RaftCore {
    * `snapshotTailEntries` for followers slightly behind.
    */
   createSnapshot(index: number, data: Uint8Array): void {
-    assert(index <= this.log.applied, () => `snapshot at ${index} but applied is only ${this.log.applied}`);
-    if (this.snapshot !== null && index <= this.snapshot.metadata.index) return;
-    const term = this.log.term(index);
+    assert(
+      index <= this.state.log.applied,
+      () => `snapshot at ${index} but applied is only ${this.state.log.applied}`,
+    );
+    if (this.state.snapshot !== null && index <= this.state.snapshot.metadata.index) return;
+    const term = this.state.log.term(index);
     assert(term !== undefined, () => `snapshot index ${index} is not in the log`);
     const snap: Snapshot = { metadata: { index, term, membership: this.membershipAt(index) }, data };
-    this.snapshot = snap;
-    this.pendingLocalSnapshot = snap;
-    this.confHistory = this.confHistory.filter((h) => h.index > index);
-    const compactTo = Math.min(index - this.config.snapshotTailEntries, this.log.stableIndex);
-    if (compactTo > this.log.prevIndex) {
-      this.log.compact(compactTo);
-      this.pendingCompactedThrough = Math.max(this.pendingCompactedThrough, compactTo);
+    this.state.snapshot = snap;
+    this.state.pendingLocalSnapshot = snap;
+    this.state.confHistory = this.state.confHistory.filter((h) => h.index > index);
+    const compactTo = Math.min(index - this.state.config.snapshotTailEntries, this.state.log.stableIndex);
+    if (compactTo > this.state.log.prevIndex) {
+      this.state.log.compact(compactTo);
+      this.state.pendingCompactedThrough = Math.max(this.state.pendingCompactedThrough, compactTo);
     }
   }
 
   /** The configuration in effect once `index` was applied (index <= applied). */
   private membershipAt(index: number): Membership {
     let m: Membership | null = null;
-    for (const h of this.confHistory) if (h.index <= index) m = h.membership;
+    for (const h of this.state.confHistory) if (h.index <= index) m = h.membership;
     if (m !== null) return m;
     // No change applied since the snapshot in [snapshot, index]: the snapshot's
     // configuration, or the current one if the history was never needed.
-    const later = this.confHistory.find((h) => h.index > index);
-    return later?.before ?? this.membership;
+    const later = this.state.confHistory.find((h) => h.index > index);
+    return later?.before ?? this.state.membership;
   }
 
   /** Entries applied since the last snapshot: the runtime snapshots past its threshold. */
   entriesSinceSnapshot(): number {
-    return this.log.applied - (this.snapshot?.metadata.index ?? 0);
+    return this.state.log.applied - (this.state.snapshot?.metadata.index ?? 0);
   }
 
   step(m: Message): void {
-    if (m.to !== this.id) return;
-    if (m.term > this.term) {
+    if (m.to !== this.state.id) return;
+    if (m.term > this.state.term) {
       if (m.type === "vote" || m.type === "preVote") {
         const inLease =
-          this.config.checkQuorum &&
-          this.leader !== null &&
-          this.electionElapsed < this.config.electionTimeoutMinTicks;
+          this.state.config.checkQuorum &&
+          this.state.leader !== null &&
+          this.state.electionElapsedTicks < this.state.config.electionTimeoutMinTicks;
         // A node that hears from a live leader does not help depose it.
         if (inLease && !m.transfer) return;
       }
@@ -377,21 +325,27 @@ export class RaftCore {
         const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
         this.becomeFollower(m.term, fromLeader ? m.from : null);
       }
-    } else if (m.term < this.term) {
+    } else if (m.term < this.state.term) {
       if (m.type === "append" || m.type === "heartbeat") {
         // A stale leader (e.g. back from a partition): tell it our term so it steps down.
-        this.send({
+        this.state.send({
           type: "appendResp",
-          from: this.id,
+          from: this.state.id,
           to: m.from,
-          term: this.term,
+          term: this.state.term,
           reject: true,
           index: 0,
           rejectHint: 0,
           hintTerm: 0,
         });
       } else if (m.type === "preVote") {
-        this.send({ type: "preVoteResp", from: this.id, to: m.from, term: this.term, reject: true });
+        this.state.send({
+          type: "preVoteResp",
+          from: this.state.id,
+          to: m.from,
+          term: this.state.term,
+          reject: true,
+        });
       }
       return;
     }
@@ -408,32 +362,38 @@ export class RaftCore {
       case "append":
       case "heartbeat":
       case "snapshot":
-        if (this.role === "leader") return; // same term, two leaders: impossible; ignore
-        if (this.role === "candidate" || this.role === "preCandidate") this.becomeFollower(this.term, m.from);
-        this.leader = m.from;
-        this.electionElapsed = 0;
+        if (this.state.role === "leader") return; // same term, two leaders: impossible; ignore
+        if (this.state.role === "candidate" || this.state.role === "preCandidate")
+          this.becomeFollower(this.state.term, m.from);
+        this.state.leader = m.from;
+        this.state.electionElapsedTicks = 0;
         if (m.type === "append") this.handleAppend(m);
         else if (m.type === "heartbeat") this.handleHeartbeat(m);
         else this.handleSnapshotChunk(m);
         return;
       case "appendResp":
-        if (this.role === "leader") this.handleAppendResponse(m);
+        if (this.state.role === "leader") this.handleAppendResponse(m);
         return;
       case "heartbeatResp":
-        if (this.role === "leader") this.handleHeartbeatResponse(m);
+        if (this.state.role === "leader") this.handleHeartbeatResponse(m);
         return;
       case "snapshotResp":
-        if (this.role === "leader") this.handleSnapshotResponse(m);
+        if (this.state.role === "leader") this.handleSnapshotResponse(m);
         return;
       case "timeoutNow":
-        if (this.promotable()) this.campaign("vote", true);
+        if (this.state.promotable()) this.campaign("vote", true);
         return;
       case "readIndex":
-        if (this.role === "leader") this.leaderReadIndex(m.requestId, m.from);
-        else this.send({ ...this.header("readIndexResp", m.from), requestId: m.requestId, index: -1 });
+        if (this.state.role === "leader") this.leaderReadIndex(m.requestId, m.from);
+        else
+          this.state.send({
+            ...this.state.header("readIndexResp", m.from),
+            requestId: m.requestId,
+            index: -1,
+          });
         return;
       case "readIndexResp":
-        this.readStates.push({ requestId: m.requestId, index: m.index });
+        this.state.readStates.push({ requestId: m.requestId, index: m.index });
         return;
     }
   }
@@ -442,50 +402,46 @@ export class RaftCore {
   // Elections
   // -------------------------------------------------------------------------
 
-  private promotable(): boolean {
-    return isVoter(this.membership, this.id);
-  }
-
   private resetTimers(): void {
-    this.electionElapsed = 0;
-    this.heartbeatElapsed = 0;
-    const span = this.config.electionTimeoutMaxTicks - this.config.electionTimeoutMinTicks;
-    this.randomizedElectionTimeout =
-      this.config.electionTimeoutMinTicks + Math.floor(this.config.random() * span);
+    this.state.electionElapsedTicks = 0;
+    this.state.heartbeatElapsedTicks = 0;
+    const span = this.state.config.electionTimeoutMaxTicks - this.state.config.electionTimeoutMinTicks;
+    this.state.randomizedElectionTimeoutTicks =
+      this.state.config.electionTimeoutMinTicks + Math.floor(this.state.config.random() * span);
   }
 
   private becomeFollower(term: number, leader: NodeId | null): void {
-    const wasLeader = this.role === "leader";
-    if (term !== this.term) {
-      assert(term > this.term, () => `term went back from ${this.term} to ${term}`);
-      this.term = term;
-      this.vote = null;
+    const wasLeader = this.state.role === "leader";
+    if (term !== this.state.term) {
+      assert(term > this.state.term, () => `term went back from ${this.state.term} to ${term}`);
+      this.state.term = term;
+      this.state.vote = null;
     }
     if (wasLeader) this.failPendingReads();
-    this.leader = leader;
-    this.role = this.promotable() ? "follower" : "learner";
-    this.votes.clear();
-    this.progress.clear();
-    this.leadTransferee = null;
+    this.state.leader = leader;
+    this.state.role = this.state.promotable() ? "follower" : "learner";
+    this.state.votes.clear();
+    this.state.progress.clear();
+    this.state.leadTransferee = null;
     this.resetTimers();
   }
 
   private campaign(kind: "preVote" | "vote", transfer: boolean): void {
     let campaignTerm: number;
     if (kind === "preVote") {
-      this.role = "preCandidate";
-      this.leader = null;
-      campaignTerm = this.term + 1;
+      this.state.role = "preCandidate";
+      this.state.leader = null;
+      campaignTerm = this.state.term + 1;
     } else {
-      this.term += 1;
-      this.vote = this.id;
-      this.leader = null;
-      this.role = "candidate";
-      campaignTerm = this.term;
+      this.state.term += 1;
+      this.state.vote = this.state.id;
+      this.state.leader = null;
+      this.state.role = "candidate";
+      campaignTerm = this.state.term;
     }
-    this.votes.clear();
+    this.state.votes.clear();
     this.resetTimers();
-    this.votes.set(this.id, true);
+    this.state.votes.set(this.state.id, true);
     if (this.tallyVotes() === "won") {
       if (kind === "preVote") this.campaign("vote", transfer);
       else this.becomeLeader();
@@ -500,37 +456,43 @@ export class RaftCore {
     transfer: boolean,
     onlyUnanswered: boolean,
   ): void {
-    for (const id of voters(this.membership)) {
-      if (id === this.id || (onlyUnanswered && this.votes.has(id))) continue;
+    for (const id of voters(this.state.membership)) {
+      if (id === this.state.id || (onlyUnanswered && this.state.votes.has(id))) continue;
       const req: VoteRequest = {
         type: kind,
-        from: this.id,
+        from: this.state.id,
         to: id,
         term: campaignTerm,
-        lastLogIndex: this.log.lastIndex(),
-        lastLogTerm: this.log.lastTerm(),
+        lastLogIndex: this.state.log.lastIndex(),
+        lastLogTerm: this.state.log.lastTerm(),
         transfer,
       };
-      this.send(req);
+      this.state.send(req);
     }
   }
 
   private handleVoteRequest(m: VoteRequest): void {
     const canVote =
-      (this.vote === m.from ||
-        (this.vote === null && this.leader === null) ||
-        (m.type === "preVote" && m.term > this.term)) &&
+      (this.state.vote === m.from ||
+        (this.state.vote === null && this.state.leader === null) ||
+        (m.type === "preVote" && m.term > this.state.term)) &&
       !this.yieldsToSelf(m);
     const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
-    if (canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
+    if (canVote && this.state.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
       // A granted PreVote answers in the candidate's future term.
-      this.send({ type: respType, from: this.id, to: m.from, term: m.term, reject: false });
+      this.state.send({ type: respType, from: this.state.id, to: m.from, term: m.term, reject: false });
       if (m.type === "vote") {
-        this.electionElapsed = 0;
-        this.vote = m.from;
+        this.state.electionElapsedTicks = 0;
+        this.state.vote = m.from;
       }
     } else {
-      this.send({ type: respType, from: this.id, to: m.from, term: this.term, reject: true });
+      this.state.send({
+        type: respType,
+        from: this.state.id,
+        to: m.from,
+        term: this.state.term,
+        reject: true,
+      });
     }
   }
 
@@ -545,73 +507,75 @@ export class RaftCore {
   private yieldsToSelf(m: VoteRequest): boolean {
     return (
       m.type === "preVote" &&
-      this.role === "preCandidate" &&
-      this.electionElapsed < this.config.heartbeatTicks &&
-      m.lastLogTerm === this.log.lastTerm() &&
-      m.lastLogIndex === this.log.lastIndex() &&
-      m.from > this.id
+      this.state.role === "preCandidate" &&
+      this.state.electionElapsedTicks < this.state.config.heartbeatTicks &&
+      m.lastLogTerm === this.state.log.lastTerm() &&
+      m.lastLogIndex === this.state.log.lastIndex() &&
+      m.from > this.state.id
     );
   }
 
   private handleVoteResponse(m: VoteResponse): void {
     const expecting =
-      (this.role === "preCandidate" && m.type === "preVoteResp") ||
-      (this.role === "candidate" && m.type === "voteResp");
+      (this.state.role === "preCandidate" && m.type === "preVoteResp") ||
+      (this.state.role === "candidate" && m.type === "voteResp");
     if (!expecting) return;
-    this.votes.set(m.from, !m.reject);
+    this.state.votes.set(m.from, !m.reject);
     const result = this.tallyVotes();
     if (result === "won") {
-      if (this.role === "preCandidate") this.campaign("vote", false);
+      if (this.state.role === "preCandidate") this.campaign("vote", false);
       else this.becomeLeader();
     } else if (result === "lost") {
-      this.becomeFollower(this.term, null);
+      this.becomeFollower(this.state.term, null);
     }
   }
 
   private tallyVotes(): "won" | "lost" | "pending" {
-    const vs = voters(this.membership);
+    const vs = voters(this.state.membership);
     let granted = 0;
     let rejected = 0;
     for (const id of vs) {
-      const v = this.votes.get(id);
+      const v = this.state.votes.get(id);
       if (v === true) granted++;
       else if (v === false) rejected++;
     }
-    const q = quorumSize(this.membership);
+    const q = quorumSize(this.state.membership);
     if (granted >= q) return "won";
     if (rejected > vs.length - q) return "lost";
     return "pending";
   }
 
   private becomeLeader(): void {
-    assert(this.role === "candidate", "only a candidate becomes leader");
-    this.role = "leader";
-    this.leader = this.id;
-    this.progress.clear();
-    const last = this.log.lastIndex();
-    for (const member of this.membership.members) {
+    assert(this.state.role === "candidate", "only a candidate becomes leader");
+    this.state.role = "leader";
+    this.state.leader = this.state.id;
+    this.state.progress.clear();
+    const last = this.state.log.lastIndex();
+    for (const member of this.state.membership.members) {
       const pr = new Progress(member.id, member.role, last + 1);
       pr.recentActive = true;
-      this.progress.set(member.id, pr);
+      this.state.progress.set(member.id, pr);
     }
-    const self = this.progress.get(this.id)!;
-    self.match = this.log.stableIndex;
+    const self = this.state.progress.get(this.state.id)!;
+    self.match = this.state.log.stableIndex;
     self.becomeReplicate();
-    this.pendingConfIndex = last;
-    this.uncommittedBytes = 0;
-    this.reads.takeAll(); // start clean: reads of an earlier leadership were failed when it ended
+    this.state.pendingConfIndex = last;
+    this.state.uncommittedBytes = 0;
+    this.state.readIndexQueue.takeAll(); // start clean: reads of an earlier leadership were failed when it ended
     this.resetTimers();
     // An empty entry of the new term lets the leader commit (Raft §5.4.2,
     // Figure 8): only current-term entries are committed by counting replicas.
-    this.appendAsLeader([{ term: this.term, index: last + 1, type: EntryType.Normal, data: EMPTY }]);
+    this.appendAsLeader([
+      { term: this.state.term, index: last + 1, type: EntryType.Normal, data: EMPTY_DATA },
+    ]);
   }
 
   private quorumActive(): boolean {
     let active = 0;
-    for (const id of voters(this.membership)) {
-      if (id === this.id || this.progress.get(id)?.recentActive) active++;
+    for (const id of voters(this.state.membership)) {
+      if (id === this.state.id || this.state.progress.get(id)?.recentActive) active++;
     }
-    return active >= quorumSize(this.membership);
+    return active >= quorumSize(this.state.membership);
   }
 
   // -------------------------------------------------------------------------
@@ -619,91 +583,91 @@ export class RaftCore {
   // -------------------------------------------------------------------------
 
   private appendAsLeader(entries: Entry[]): void {
-    this.log.append(entries);
-    this.uncommittedBytes += entryBytes(entries); // (perf: no intermediate array)
+    this.state.log.append(entries);
+    this.state.uncommittedBytes += entryBytes(entries); // (perf: no intermediate array)
     // The leader counts itself only once its own write is durable (advance).
-    for (const id of this.progress.keys()) if (id !== this.id) this.replicateTo(id, false);
+    for (const id of this.state.progress.keys()) if (id !== this.state.id) this.replicateTo(id, false);
   }
 
   /** Send what the follower needs: appends (pipelined in replicate state), or a snapshot. */
   private replicateTo(to: NodeId, sendIfEmpty: boolean): void {
     if (!this.sendAppend(to, sendIfEmpty)) return;
-    const pr = this.progress.get(to);
+    const pr = this.state.progress.get(to);
     while (pr !== undefined && pr.state === "replicate" && this.sendAppend(to, false)) {
       // keep pipelining until the in-flight bounds or the end of the log
     }
   }
 
   private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
-    const pr = this.progress.get(to);
+    const pr = this.state.progress.get(to);
     if (pr === undefined) return false;
-    if (pr.isPaused(this.config.maxInflightMsgs, this.config.maxInflightBytes)) return false;
+    if (pr.isPaused(this.state.config.maxInflightMsgs, this.state.config.maxInflightBytes)) return false;
     const prevIndex = pr.next - 1;
-    const prevTerm = this.log.term(prevIndex);
+    const prevTerm = this.state.log.term(prevIndex);
     if (prevTerm === undefined) {
       this.startSnapshot(pr);
       return false;
     }
     const entries =
-      pr.next <= this.log.lastIndex()
-        ? this.log.slice(
+      pr.next <= this.state.log.lastIndex()
+        ? this.state.log.slice(
             pr.next,
-            this.log.lastIndex() + 1,
-            pr.state === "probe" ? 1 : this.config.maxEntriesPerMsg,
-            this.config.maxBytesPerMsg,
+            this.state.log.lastIndex() + 1,
+            pr.state === "probe" ? 1 : this.state.config.maxEntriesPerMsg,
+            this.state.config.maxBytesPerMsg,
           )
         : [];
     if (entries.length === 0 && !sendIfEmpty) return false;
     const m: AppendRequest = {
       type: "append",
-      from: this.id,
+      from: this.state.id,
       to,
-      term: this.term,
+      term: this.state.term,
       prevIndex,
       prevTerm,
       entries,
-      commit: this.log.committed,
+      commit: this.state.log.committed,
     };
-    this.send(m);
+    this.state.send(m);
     const last = entries.length > 0 ? entries[entries.length - 1]!.index : prevIndex;
     pr.sentAppend(last, entryBytes(entries), entries.length);
     return true;
   }
 
   private bcastAppend(): void {
-    for (const id of this.progress.keys()) if (id !== this.id) this.replicateTo(id, true);
+    for (const id of this.state.progress.keys()) if (id !== this.state.id) this.replicateTo(id, true);
   }
 
   private bcastHeartbeat(readContext: number): void {
-    for (const pr of this.progress.values()) {
-      if (pr.id === this.id) continue;
+    for (const pr of this.state.progress.values()) {
+      if (pr.id === this.state.id) continue;
       const m: HeartbeatRequest = {
         type: "heartbeat",
-        from: this.id,
+        from: this.state.id,
         to: pr.id,
-        term: this.term,
+        term: this.state.term,
         // Never tell a follower to commit past what it is known to hold.
-        commit: Math.min(pr.match, this.log.committed),
+        commit: Math.min(pr.match, this.state.log.committed),
         readContext,
       };
-      this.send(m);
+      this.state.send(m);
     }
   }
 
   private handleAppendResponse(m: AppendResponse): void {
-    const pr = this.progress.get(m.from);
+    const pr = this.state.progress.get(m.from);
     if (pr === undefined) return;
     this.heardFrom(pr);
     if (m.reject) {
       let hint = m.rejectHint;
-      if (m.hintTerm > 0) hint = this.log.findConflictByTerm(m.rejectHint, m.hintTerm);
+      if (m.hintTerm > 0) hint = this.state.log.findConflictByTerm(m.rejectHint, m.hintTerm);
       if (pr.maybeDecreaseTo(m.index, hint)) {
         if (pr.state === "replicate") pr.becomeProbe();
         this.replicateTo(m.from, true);
       }
       return;
     }
-    const wasPaused = pr.isPaused(this.config.maxInflightMsgs, this.config.maxInflightBytes);
+    const wasPaused = pr.isPaused(this.state.config.maxInflightMsgs, this.state.config.maxInflightBytes);
     if (!pr.maybeUpdate(m.index)) {
       if (pr.state === "probe" && m.index === pr.match && m.index > 0) {
         // As etcd does: a probe acknowledged exactly at match (e.g. the first append
@@ -722,13 +686,13 @@ export class RaftCore {
     }
     if (this.maybeCommit()) this.bcastAppend();
     else this.replicateTo(m.from, false);
-    if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
-      this.send({ type: "timeoutNow", from: this.id, to: m.from, term: this.term });
+    if (m.from === this.state.leadTransferee && pr.match === this.state.log.lastIndex()) {
+      this.state.send({ type: "timeoutNow", from: this.state.id, to: m.from, term: this.state.term });
     }
   }
 
   private handleHeartbeatResponse(m: HeartbeatResponse): void {
-    const pr = this.progress.get(m.from);
+    const pr = this.state.progress.get(m.from);
     if (pr === undefined) return;
     this.heardFrom(pr);
     pr.probeSent = false;
@@ -736,37 +700,39 @@ export class RaftCore {
     // The in-flight window is full and nothing was acknowledged for a whole heartbeat
     // interval: those appends were lost (the follower restarted, a stream broke).
     // Replicate state would wait for their answers forever; probe from match instead.
-    if (pr.stalledSinceLastHeartbeat(this.config.maxInflightMsgs, this.config.maxInflightBytes))
+    if (pr.stalledSinceLastHeartbeat(this.state.config.maxInflightMsgs, this.state.config.maxInflightBytes))
       pr.becomeProbe();
     // sendIfEmpty (as etcd does): a follower in replicate state whose last append
     // was lost gets an empty append at next-1, rejects it, and the leader backs up.
     // Without it an idle leader never re-sent a lost append (nothing committed
     // until the next proposal).
-    if (pr.match < this.log.lastIndex()) this.replicateTo(m.from, true);
+    if (pr.match < this.state.log.lastIndex()) this.replicateTo(m.from, true);
     if (m.readContext > 0) this.ackReads(m.from, m.readContext);
   }
 
   private heardFrom(pr: Progress): void {
     pr.recentActive = true;
-    pr.lastContactTick = this.tickCount;
+    pr.lastContactTick = this.state.tickCount;
   }
 
   /** Commit the highest index replicated on a quorum, if it is from this term. */
   private maybeCommit(): boolean {
     // (perf: called on every acknowledgement; walk the members once, no voters() arrays)
     const matches: number[] = [];
-    for (const m of this.membership.members)
-      if (m.role === "voter") matches.push(this.progress.get(m.id)?.match ?? 0);
+    for (const m of this.state.membership.members)
+      if (m.role === "voter") matches.push(this.state.progress.get(m.id)?.match ?? 0);
     if (matches.length === 0) return false;
     matches.sort((a, b) => b - a);
     const q = matches[matches.length >> 1]!; // the quorumSize-th highest: quorumSize = floor(n / 2) + 1
-    if (q <= this.log.committed || this.log.term(q) !== this.term) return false;
-    const before = this.log.committed;
-    this.log.commitTo(q);
-    for (let i = before + 1; i <= q; i++) this.uncommittedBytes -= this.log.entry(i)?.data.byteLength ?? 0;
-    if (this.uncommittedBytes < 0) this.uncommittedBytes = 0;
+    if (q <= this.state.log.committed || this.state.log.term(q) !== this.state.term) return false;
+    const before = this.state.log.committed;
+    this.state.log.commitTo(q);
+    for (let i = before + 1; i <= q; i++)
+      this.state.uncommittedBytes -= this.state.log.entry(i)?.data.byteLength ?? 0;
+    if (this.state.uncommittedBytes < 0) this.state.uncommittedBytes = 0;
     if (before < q)
-      for (const r of this.reads.takeAwaitingCommit()) this.leaderReadIndex(r.requestId, r.from);
+      for (const r of this.state.readIndexQueue.takeAwaitingCommit())
+        this.leaderReadIndex(r.requestId, r.from);
     return true;
   }
 
@@ -775,36 +741,45 @@ export class RaftCore {
   // -------------------------------------------------------------------------
 
   private handleAppend(m: AppendRequest): void {
-    const base = this.header("appendResp", m.from);
-    if (m.prevIndex < this.log.committed) {
-      this.send({ ...base, reject: false, index: this.log.committed, rejectHint: 0, hintTerm: 0 });
+    const base = this.state.header("appendResp", m.from);
+    if (m.prevIndex < this.state.log.committed) {
+      this.state.send({
+        ...base,
+        reject: false,
+        index: this.state.log.committed,
+        rejectHint: 0,
+        hintTerm: 0,
+      });
       return;
     }
-    if (this.log.matchTerm(m.prevIndex, m.prevTerm)) {
-      if (m.entries.length > 0) this.log.appendFromLeader(m.entries);
+    if (this.state.log.matchTerm(m.prevIndex, m.prevTerm)) {
+      if (m.entries.length > 0) this.state.log.appendFromLeader(m.entries);
       const lastNew = m.prevIndex + m.entries.length;
-      this.log.commitTo(Math.min(m.commit, lastNew));
+      this.state.log.commitTo(Math.min(m.commit, lastNew));
       // (perf: the hot path builds its answer without an object spread)
       const ok: AppendResponse = {
         type: "appendResp",
-        from: this.id,
+        from: this.state.id,
         to: m.from,
-        term: this.term,
+        term: this.state.term,
         reject: false,
         index: lastNew,
         rejectHint: 0,
         hintTerm: 0,
       };
-      this.send(ok);
+      this.state.send(ok);
       return;
     }
-    const hint = this.log.findConflictByTerm(Math.min(m.prevIndex, this.log.lastIndex()), m.prevTerm);
-    this.send({
+    const hint = this.state.log.findConflictByTerm(
+      Math.min(m.prevIndex, this.state.log.lastIndex()),
+      m.prevTerm,
+    );
+    this.state.send({
       ...base,
       reject: true,
       index: m.prevIndex,
       rejectHint: hint,
-      hintTerm: this.log.term(hint) ?? 0,
+      hintTerm: this.state.log.term(hint) ?? 0,
     });
   }
 
@@ -813,21 +788,26 @@ export class RaftCore {
     // its log tail) no longer holds `match`. Commit only what is provably the
     // leader's: an entry of the current term came from this leader, and log
     // matching makes everything below it the leader's too.
-    if (this.log.lastTerm() === this.term) this.log.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    if (this.state.log.lastTerm() === this.state.term)
+      this.state.log.commitTo(Math.min(m.commit, this.state.log.lastIndex()));
     // The leader believes we hold entries we do not (our disk was wiped, or lost
     // its tail): say where our log ends so it forgets its match and probes. A
     // heartbeat's commit never exceeds what we acknowledged this term, so this is
     // proof of loss even if the answer arrives late. Without it an idle leader
     // would never find out.
-    const logEndIfBehind = m.commit > this.log.lastIndex() ? this.log.lastIndex() : -1;
-    this.send({ ...this.header("heartbeatResp", m.from), readContext: m.readContext, logEndIfBehind });
+    const logEndIfBehind = m.commit > this.state.log.lastIndex() ? this.state.log.lastIndex() : -1;
+    this.state.send({
+      ...this.state.header("heartbeatResp", m.from),
+      readContext: m.readContext,
+      logEndIfBehind,
+    });
   }
 
   private handleSnapshotChunk(m: SnapshotChunk): void {
-    const r = this.snapshotReceiver.receive(m, this.log.committed);
+    const r = this.state.snapshotReceiver.receive(m, this.state.log.committed);
     if (r.complete !== null) this.installSnapshot(r.complete);
-    this.send({
-      ...this.header("snapshotResp", m.from),
+    this.state.send({
+      ...this.state.header("snapshotResp", m.from),
       snapshotIndex: m.metadata.index,
       offset: r.offset,
       reject: r.reject,
@@ -837,18 +817,18 @@ export class RaftCore {
 
   private installSnapshot(snap: Snapshot): void {
     const { index, term } = snap.metadata;
-    if (this.log.matchTerm(index, term)) {
+    if (this.state.log.matchTerm(index, term)) {
       // Our log already holds it: just move the commit point.
-      this.log.commitTo(index);
+      this.state.log.commitTo(index);
       return;
     }
-    this.log.restore(index, term);
-    this.confHistory = [];
-    this.snapshot = snap;
-    this.membership = snap.metadata.membership;
-    this.pendingInstall = snap;
-    if (this.role === "follower" || this.role === "learner")
-      this.role = this.promotable() ? "follower" : "learner";
+    this.state.log.restore(index, term);
+    this.state.confHistory = [];
+    this.state.snapshot = snap;
+    this.state.membership = snap.metadata.membership;
+    this.state.pendingInstall = snap;
+    if (this.state.role === "follower" || this.state.role === "learner")
+      this.state.role = this.state.promotable() ? "follower" : "learner";
   }
 
   // -------------------------------------------------------------------------
@@ -856,24 +836,24 @@ export class RaftCore {
   // -------------------------------------------------------------------------
 
   private startSnapshot(pr: Progress): void {
-    const snap = this.snapshot;
+    const snap = this.state.snapshot;
     assert(snap !== null, "log compacted without a snapshot");
-    pr.becomeSnapshot(snap.metadata.index, this.tickCount);
+    pr.becomeSnapshot(snap.metadata.index, this.state.tickCount);
     this.sendSnapshotChunks(pr);
   }
 
   private sendSnapshotChunks(pr: Progress): void {
     const window = {
-      chunkBytes: this.config.snapshotChunkBytes,
-      maxInflightChunks: this.config.maxInflightSnapshotChunks,
+      chunkBytes: this.state.config.snapshotChunkBytes,
+      maxInflightChunks: this.state.config.maxInflightSnapshotChunks,
     };
-    const header = { from: this.id, term: this.term };
-    for (const chunk of snapshotChunksFor(pr, this.snapshot!, window, header, this.tickCount))
-      this.send(chunk);
+    const header = { from: this.state.id, term: this.state.term };
+    for (const chunk of snapshotChunksFor(pr, this.state.snapshot!, window, header, this.state.tickCount))
+      this.state.send(chunk);
   }
 
   private handleSnapshotResponse(m: SnapshotResponse): void {
-    const pr = this.progress.get(m.from);
+    const pr = this.state.progress.get(m.from);
     if (pr === undefined) return;
     this.heardFrom(pr);
     const next = onSnapshotResponse(pr, m);
@@ -888,10 +868,10 @@ export class RaftCore {
 
   /** Chunks get lost: resend from the last acknowledged offset after an election timeout of silence. */
   private retransmitSnapshots(): void {
-    for (const pr of this.progress.values()) {
+    for (const pr of this.state.progress.values()) {
       if (pr.state !== "snapshot") continue;
-      const index = this.snapshot!.metadata.index;
-      if (rewindIfSilent(pr, index, this.tickCount, this.config.electionTimeoutMinTicks))
+      const index = this.state.snapshot!.metadata.index;
+      if (rewindIfSilent(pr, index, this.state.tickCount, this.state.config.electionTimeoutMinTicks))
         this.sendSnapshotChunks(pr);
     }
   }
@@ -901,39 +881,41 @@ export class RaftCore {
   // -------------------------------------------------------------------------
 
   private leaderReadIndex(requestId: number, from: NodeId): void {
-    if (this.reads.size >= this.config.maxPendingReads) {
+    if (this.state.readIndexQueue.size >= this.state.config.maxPendingReads) {
       this.answerRead(requestId, from, -1);
       return;
     }
-    if (this.log.term(this.log.committed) !== this.term) {
+    if (this.state.log.term(this.state.log.committed) !== this.state.term) {
       // Until this leader commits in its own term it does not know the true commit index.
-      this.reads.awaitCommit({ requestId, from });
+      this.state.readIndexQueue.awaitCommit({ requestId, from });
       return;
     }
-    if (voters(this.membership).length === 1) {
-      this.answerRead(requestId, from, this.log.committed);
+    if (voters(this.state.membership).length === 1) {
+      this.answerRead(requestId, from, this.state.log.committed);
       return;
     }
-    this.bcastHeartbeat(this.reads.track({ requestId, from }, this.log.committed, this.id));
+    this.bcastHeartbeat(
+      this.state.readIndexQueue.track({ requestId, from }, this.state.log.committed, this.state.id),
+    );
   }
 
   private ackReads(from: NodeId, seq: number): void {
-    const released = this.reads.ack(
+    const released = this.state.readIndexQueue.ack(
       from,
       seq,
-      (id) => isVoter(this.membership, id),
-      quorumSize(this.membership),
+      (id) => isVoter(this.state.membership, id),
+      quorumSize(this.state.membership),
     );
     for (const { read, index } of released) this.answerRead(read.requestId, read.from, index);
   }
 
   private answerRead(requestId: number, from: NodeId, index: number): void {
-    if (from === this.id) this.readStates.push({ requestId, index });
-    else this.send({ ...this.header("readIndexResp", from), requestId, index });
+    if (from === this.state.id) this.state.readStates.push({ requestId, index });
+    else this.state.send({ ...this.state.header("readIndexResp", from), requestId, index });
   }
 
   private failPendingReads(): void {
-    for (const r of this.reads.takeAll()) this.answerRead(r.requestId, r.from, -1);
+    for (const r of this.state.readIndexQueue.takeAll()) this.answerRead(r.requestId, r.from, -1);
   }
 
   // -------------------------------------------------------------------------
@@ -941,51 +923,55 @@ export class RaftCore {
   // -------------------------------------------------------------------------
 
   private currentHardState(): HardState {
-    return { term: this.term, vote: this.vote, commit: this.log.committed };
+    return { term: this.state.term, vote: this.state.vote, commit: this.state.log.committed };
   }
 
   hasReady(o?: ReadyOptions): boolean {
-    if (this.outstanding !== null) return false;
+    if (this.state.outstandingReady !== null) return false;
     const hs = this.currentHardState();
     return (
-      this.msgs.length > 0 ||
-      this.readStates.length > 0 ||
-      this.log.stableIndex < this.log.lastIndex() ||
-      (o?.takeCommitted !== false && this.log.applied < this.log.committed) ||
-      this.pendingInstall !== null ||
-      this.pendingLocalSnapshot !== null ||
-      !sameHardState(hs, this.persistedHardState)
+      this.state.outbox.length > 0 ||
+      this.state.readStates.length > 0 ||
+      this.state.log.stableIndex < this.state.log.lastIndex() ||
+      (o?.takeCommitted !== false && this.state.log.applied < this.state.log.committed) ||
+      this.state.pendingInstall !== null ||
+      this.state.pendingLocalSnapshot !== null ||
+      !sameHardState(hs, this.state.persistedHardState)
     );
   }
 
   /** Take what must be persisted, sent and applied. Call advance() when done. */
   ready(o?: ReadyOptions): Ready {
-    assert(this.outstanding === null, "ready() called before advance() of the previous Ready");
+    assert(this.state.outstandingReady === null, "ready() called before advance() of the previous Ready");
     const hs = this.currentHardState();
     const entries =
-      this.log.stableIndex < this.log.lastIndex()
-        ? this.log.slice(this.log.stableIndex + 1, this.log.lastIndex() + 1)
+      this.state.log.stableIndex < this.state.log.lastIndex()
+        ? this.state.log.slice(this.state.log.stableIndex + 1, this.state.log.lastIndex() + 1)
         : [];
     const committedEntries =
-      o?.takeCommitted !== false && this.log.applied < this.log.committed
-        ? this.log.slice(this.log.applied + 1, this.log.committed + 1, this.config.maxApplyEntries)
+      o?.takeCommitted !== false && this.state.log.applied < this.state.log.committed
+        ? this.state.log.slice(
+            this.state.log.applied + 1,
+            this.state.log.committed + 1,
+            this.state.config.maxApplyEntries,
+          )
         : [];
     const rd: Ready = {
-      hardState: sameHardState(hs, this.persistedHardState) ? null : hs,
+      hardState: sameHardState(hs, this.state.persistedHardState) ? null : hs,
       entries,
-      snapshot: this.pendingInstall,
+      snapshot: this.state.pendingInstall,
       committedEntries,
-      messages: this.msgs,
-      readStates: this.readStates,
-      compactedThrough: this.pendingCompactedThrough,
-      localSnapshot: this.pendingLocalSnapshot,
+      messages: this.state.outbox,
+      readStates: this.state.readStates,
+      compactedThrough: this.state.pendingCompactedThrough,
+      localSnapshot: this.state.pendingLocalSnapshot,
     };
-    this.msgs = [];
-    this.readStates = [];
-    this.pendingInstall = null;
-    this.pendingLocalSnapshot = null;
-    this.pendingCompactedThrough = 0;
-    this.outstanding = rd;
+    this.state.outbox = [];
+    this.state.readStates = [];
+    this.state.pendingInstall = null;
+    this.state.pendingLocalSnapshot = null;
+    this.state.pendingCompactedThrough = 0;
+    this.state.outstandingReady = rd;
     return rd;
   }
 
@@ -998,70 +984,70 @@ export class RaftCore {
    * for longer than an election timeout, and a healthy leader was deposed.
    */
   takeEarlyMessages(): Message[] {
-    if (this.msgs.length === 0) return [];
-    const termDurable = this.term === this.persistedHardState.term;
+    if (this.state.outbox.length === 0) return [];
+    const termDurable = this.state.term === this.state.persistedHardState.term;
     const early: Message[] = [];
     const rest: Message[] = [];
-    for (const m of this.msgs) {
+    for (const m of this.state.outbox) {
       const leaderSafe = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
       (leaderSafe || (m.type === "heartbeatResp" && termDurable) ? early : rest).push(m);
     }
-    this.msgs = rest;
+    this.state.outbox = rest;
     return early;
   }
 
   /** The Ready's writes are durable and its committed entries applied. */
   advance(rd: Ready): void {
-    assert(this.outstanding === rd, "advance() of a Ready that is not the outstanding one");
-    this.outstanding = null;
-    if (rd.hardState !== null) this.persistedHardState = rd.hardState;
+    assert(this.state.outstandingReady === rd, "advance() of a Ready that is not the outstanding one");
+    this.state.outstandingReady = null;
+    if (rd.hardState !== null) this.state.persistedHardState = rd.hardState;
     const last = rd.entries[rd.entries.length - 1];
     // If our tail was replaced meanwhile, the terms differ and nothing becomes stable.
-    if (last !== undefined && this.log.matchTerm(last.index, last.term)) {
-      this.log.stableIndex = Math.max(this.log.stableIndex, last.index);
+    if (last !== undefined && this.state.log.matchTerm(last.index, last.term)) {
+      this.state.log.stableIndex = Math.max(this.state.log.stableIndex, last.index);
     }
     for (const e of rd.committedEntries) {
-      if (e.index <= this.log.applied) continue; // superseded by an installed snapshot
-      this.log.applied = e.index;
+      if (e.index <= this.state.log.applied) continue; // superseded by an installed snapshot
+      this.state.log.applied = e.index;
       if (e.type === EntryType.ConfChange) this.applyConfChangeEntry(e);
     }
-    if (this.role === "leader") {
-      const self = this.progress.get(this.id);
-      if (self !== undefined && self.maybeUpdate(this.log.stableIndex) && this.maybeCommit())
+    if (this.state.role === "leader") {
+      const self = this.state.progress.get(this.state.id);
+      if (self !== undefined && self.maybeUpdate(this.state.log.stableIndex) && this.maybeCommit())
         this.bcastAppend();
     }
   }
 
   private applyConfChangeEntry(e: Entry): void {
     const cc = decodeConfChange(e.data);
-    const before = this.membership;
-    this.membership = applyConfChange(this.membership, cc);
+    const before = this.state.membership;
+    this.state.membership = applyConfChange(this.state.membership, cc);
     // Bounded: pruned at every snapshot, and at most one change per applied entry in between.
-    this.confHistory.push({ index: e.index, before, membership: this.membership });
-    if (this.role !== "leader") {
-      if (this.role === "follower" || this.role === "learner")
-        this.role = this.promotable() ? "follower" : "learner";
+    this.state.confHistory.push({ index: e.index, before, membership: this.state.membership });
+    if (this.state.role !== "leader") {
+      if (this.state.role === "follower" || this.state.role === "learner")
+        this.state.role = this.state.promotable() ? "follower" : "learner";
       // A (pre)candidate that has just applied its own removal must stop campaigning:
       // otherwise the votes in flight could make a non-member leader (found by the
       // simulation campaign, seed 9860; becomeLeader crashed on its missing progress).
-      else if (!this.promotable()) this.becomeFollower(this.term, null);
+      else if (!this.state.promotable()) this.becomeFollower(this.state.term, null);
       return;
     }
-    if (cc.type === "remove" && cc.nodeId === this.id) {
+    if (cc.type === "remove" && cc.nodeId === this.state.id) {
       // A removed leader steps down; the rest elect a new one.
-      this.becomeFollower(this.term, null);
+      this.becomeFollower(this.state.term, null);
       return;
     }
     if (cc.type === "addLearner") {
-      const pr = new Progress(cc.nodeId, "learner", this.log.lastIndex() + 1);
+      const pr = new Progress(cc.nodeId, "learner", this.state.log.lastIndex() + 1);
       pr.recentActive = true;
-      this.progress.set(cc.nodeId, pr);
+      this.state.progress.set(cc.nodeId, pr);
     } else if (cc.type === "promote") {
-      const pr = this.progress.get(cc.nodeId);
+      const pr = this.state.progress.get(cc.nodeId);
       if (pr !== undefined) pr.role = "voter";
     } else {
-      this.progress.delete(cc.nodeId);
-      if (this.leadTransferee === cc.nodeId) this.leadTransferee = null;
+      this.state.progress.delete(cc.nodeId);
+      if (this.state.leadTransferee === cc.nodeId) this.state.leadTransferee = null;
     }
     // The quorum changed: maybe more is committed now.
     if (this.maybeCommit()) this.bcastAppend();
@@ -1074,12 +1060,12 @@ export class RaftCore {
 
   status(): RaftStatus {
     const peers: PeerStatus[] = [];
-    if (this.role === "leader") {
-      for (const pr of this.progress.values()) {
-        if (pr.id === this.id) continue;
+    if (this.state.role === "leader") {
+      for (const pr of this.state.progress.values()) {
+        if (pr.id === this.state.id) continue;
         peers.push({
           id: pr.id,
-          address: findMember(this.membership, pr.id)?.address ?? "",
+          address: findMember(this.state.membership, pr.id)?.address ?? "",
           role: pr.role,
           match: pr.match,
           next: pr.next,
@@ -1090,54 +1076,43 @@ export class RaftCore {
       }
     }
     return {
-      id: this.id,
-      role: this.role,
-      term: this.term,
-      vote: this.vote,
-      leader: this.leader,
-      commit: this.log.committed,
-      applied: this.log.applied,
-      lastIndex: this.log.lastIndex(),
-      snapshotIndex: this.snapshot?.metadata.index ?? 0,
-      tick: this.tickCount,
-      membership: this.membership,
-      leadTransferee: this.leadTransferee,
+      id: this.state.id,
+      role: this.state.role,
+      term: this.state.term,
+      vote: this.state.vote,
+      leader: this.state.leader,
+      commit: this.state.log.committed,
+      applied: this.state.log.applied,
+      lastIndex: this.state.log.lastIndex(),
+      snapshotIndex: this.state.snapshot?.metadata.index ?? 0,
+      tick: this.state.tickCount,
+      membership: this.state.membership,
+      leadTransferee: this.state.leadTransferee,
       peers,
     };
   }
 
   /** Cheaper than status().role for callers that ask after every Ready. */
   isLeader(): boolean {
-    return this.role === "leader";
+    return this.state.role === "leader";
   }
 
   /** The latest snapshot this node holds (for tests and for the runtime's restore path). */
   latestSnapshot(): Snapshot | null {
-    return this.snapshot;
+    return this.state.snapshot;
   }
 
   /** Term of the entry at `index` if still in the log (tests use it to check safety). */
   termAt(index: number): number | undefined {
-    return this.log.term(index);
+    return this.state.log.term(index);
   }
 
   entryAt(index: number): Entry | undefined {
-    return this.log.entry(index);
+    return this.state.log.entry(index);
   }
 
   firstLogIndex(): number {
-    return this.log.firstIndex();
-  }
-
-  // -------------------------------------------------------------------------
-
-  private header<T extends Message["type"]>(type: T, to: NodeId) {
-    return { type, from: this.id, to, term: this.term } as const;
-  }
-
-  private send(m: Message): void {
-    assert(m.to !== this.id, "a node never sends to itself");
-    this.msgs.push(m);
+    return this.state.log.firstIndex();
   }
 }
 
