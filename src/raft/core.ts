@@ -18,6 +18,8 @@ import {
   quorumSize,
   voters,
 } from "./membership.js";
+import { bcastHeartbeat, handleHeartbeat } from "./heartbeats.js";
+import { ackReads, failPendingReads, leaderReadIndex } from "./leader-reads.js";
 import { Progress } from "./progress.js";
 import { onSnapshotResponse, rewindIfSilent, snapshotChunksFor } from "./snapshot-sender.js";
 import { CoreState, EMPTY_DATA } from "./state.js";
@@ -28,7 +30,6 @@ import {
   type ConfChange,
   type Entry,
   type HardState,
-  type HeartbeatRequest,
   type HeartbeatResponse,
   type Membership,
   type Message,
@@ -169,7 +170,7 @@ export class RaftCore {
     }
     if (this.state.heartbeatElapsedTicks >= this.state.config.heartbeatTicks) {
       this.state.heartbeatElapsedTicks = 0;
-      this.bcastHeartbeat(this.state.readIndexQueue.heartbeatContext());
+      bcastHeartbeat(this.state, this.state.readIndexQueue.heartbeatContext());
       this.retransmitSnapshots();
     }
   }
@@ -252,7 +253,7 @@ export class RaftCore {
    */
   readIndex(requestId: number): void {
     if (this.state.role === "leader") {
-      this.leaderReadIndex(requestId, this.state.id);
+      leaderReadIndex(this.state, requestId, this.state.id);
     } else if (this.state.leader !== null && this.state.leader !== this.state.id) {
       const m: ReadIndexRequest = {
         type: "readIndex",
@@ -368,7 +369,7 @@ export class RaftCore {
         this.state.leader = m.from;
         this.state.electionElapsedTicks = 0;
         if (m.type === "append") this.handleAppend(m);
-        else if (m.type === "heartbeat") this.handleHeartbeat(m);
+        else if (m.type === "heartbeat") handleHeartbeat(this.state, m);
         else this.handleSnapshotChunk(m);
         return;
       case "appendResp":
@@ -384,7 +385,7 @@ export class RaftCore {
         if (this.state.promotable()) this.campaign("vote", true);
         return;
       case "readIndex":
-        if (this.state.role === "leader") this.leaderReadIndex(m.requestId, m.from);
+        if (this.state.role === "leader") leaderReadIndex(this.state, m.requestId, m.from);
         else
           this.state.send({
             ...this.state.header("readIndexResp", m.from),
@@ -417,7 +418,7 @@ export class RaftCore {
       this.state.term = term;
       this.state.vote = null;
     }
-    if (wasLeader) this.failPendingReads();
+    if (wasLeader) failPendingReads(this.state);
     this.state.leader = leader;
     this.state.role = this.state.promotable() ? "follower" : "learner";
     this.state.votes.clear();
@@ -638,22 +639,6 @@ export class RaftCore {
     for (const id of this.state.progress.keys()) if (id !== this.state.id) this.replicateTo(id, true);
   }
 
-  private bcastHeartbeat(readContext: number): void {
-    for (const pr of this.state.progress.values()) {
-      if (pr.id === this.state.id) continue;
-      const m: HeartbeatRequest = {
-        type: "heartbeat",
-        from: this.state.id,
-        to: pr.id,
-        term: this.state.term,
-        // Never tell a follower to commit past what it is known to hold.
-        commit: Math.min(pr.match, this.state.log.committed),
-        readContext,
-      };
-      this.state.send(m);
-    }
-  }
-
   private handleAppendResponse(m: AppendResponse): void {
     const pr = this.state.progress.get(m.from);
     if (pr === undefined) return;
@@ -707,7 +692,7 @@ export class RaftCore {
     // Without it an idle leader never re-sent a lost append (nothing committed
     // until the next proposal).
     if (pr.match < this.state.log.lastIndex()) this.replicateTo(m.from, true);
-    if (m.readContext > 0) this.ackReads(m.from, m.readContext);
+    if (m.readContext > 0) ackReads(this.state, m.from, m.readContext);
   }
 
   private heardFrom(pr: Progress): void {
@@ -732,7 +717,7 @@ export class RaftCore {
     if (this.state.uncommittedBytes < 0) this.state.uncommittedBytes = 0;
     if (before < q)
       for (const r of this.state.readIndexQueue.takeAwaitingCommit())
-        this.leaderReadIndex(r.requestId, r.from);
+        leaderReadIndex(this.state, r.requestId, r.from);
     return true;
   }
 
@@ -780,26 +765,6 @@ export class RaftCore {
       index: m.prevIndex,
       rejectHint: hint,
       hintTerm: this.state.log.term(hint) ?? 0,
-    });
-  }
-
-  private handleHeartbeat(m: HeartbeatRequest): void {
-    // The leader sends min(match, commit), but a follower that lost its disk (or
-    // its log tail) no longer holds `match`. Commit only what is provably the
-    // leader's: an entry of the current term came from this leader, and log
-    // matching makes everything below it the leader's too.
-    if (this.state.log.lastTerm() === this.state.term)
-      this.state.log.commitTo(Math.min(m.commit, this.state.log.lastIndex()));
-    // The leader believes we hold entries we do not (our disk was wiped, or lost
-    // its tail): say where our log ends so it forgets its match and probes. A
-    // heartbeat's commit never exceeds what we acknowledged this term, so this is
-    // proof of loss even if the answer arrives late. Without it an idle leader
-    // would never find out.
-    const logEndIfBehind = m.commit > this.state.log.lastIndex() ? this.state.log.lastIndex() : -1;
-    this.state.send({
-      ...this.state.header("heartbeatResp", m.from),
-      readContext: m.readContext,
-      logEndIfBehind,
     });
   }
 
@@ -874,48 +839,6 @@ export class RaftCore {
       if (rewindIfSilent(pr, index, this.state.tickCount, this.state.config.electionTimeoutMinTicks))
         this.sendSnapshotChunks(pr);
     }
-  }
-
-  // -------------------------------------------------------------------------
-  // ReadIndex (Raft thesis §6.4)
-  // -------------------------------------------------------------------------
-
-  private leaderReadIndex(requestId: number, from: NodeId): void {
-    if (this.state.readIndexQueue.size >= this.state.config.maxPendingReads) {
-      this.answerRead(requestId, from, -1);
-      return;
-    }
-    if (this.state.log.term(this.state.log.committed) !== this.state.term) {
-      // Until this leader commits in its own term it does not know the true commit index.
-      this.state.readIndexQueue.awaitCommit({ requestId, from });
-      return;
-    }
-    if (voters(this.state.membership).length === 1) {
-      this.answerRead(requestId, from, this.state.log.committed);
-      return;
-    }
-    this.bcastHeartbeat(
-      this.state.readIndexQueue.track({ requestId, from }, this.state.log.committed, this.state.id),
-    );
-  }
-
-  private ackReads(from: NodeId, seq: number): void {
-    const released = this.state.readIndexQueue.ack(
-      from,
-      seq,
-      (id) => isVoter(this.state.membership, id),
-      quorumSize(this.state.membership),
-    );
-    for (const { read, index } of released) this.answerRead(read.requestId, read.from, index);
-  }
-
-  private answerRead(requestId: number, from: NodeId, index: number): void {
-    if (from === this.state.id) this.state.readStates.push({ requestId, index });
-    else this.state.send({ ...this.state.header("readIndexResp", from), requestId, index });
-  }
-
-  private failPendingReads(): void {
-    for (const r of this.state.readIndexQueue.takeAll()) this.answerRead(r.requestId, r.from, -1);
   }
 
   // -------------------------------------------------------------------------
