@@ -8,6 +8,8 @@ import type {
   RaftStatus,
   TransferResult,
 } from "./core-types.js";
+import { bcastHeartbeat, handleHeartbeat } from "./heartbeats.js";
+import { ackReads, failPendingReads, leaderReadIndex } from "./leader-reads.js";
 import {
   applyConfChange,
   checkConfChange,
@@ -18,10 +20,15 @@ import {
   quorumSize,
   voters,
 } from "./membership.js";
-import { bcastHeartbeat, handleHeartbeat } from "./heartbeats.js";
-import { ackReads, failPendingReads, leaderReadIndex } from "./leader-reads.js";
 import { Progress } from "./progress.js";
-import { onSnapshotResponse, rewindIfSilent, snapshotChunksFor } from "./snapshot-sender.js";
+import { onSnapshotResponse } from "./snapshot-sender.js";
+import {
+  handleSnapshotChunk,
+  recordLocalSnapshot,
+  retransmitSnapshots,
+  sendSnapshotChunks,
+  startSnapshot,
+} from "./snapshots.js";
 import { CoreState, EMPTY_DATA } from "./state.js";
 import {
   EntryType,
@@ -31,14 +38,12 @@ import {
   type Entry,
   type HardState,
   type HeartbeatResponse,
-  type Membership,
   type Message,
   type NodeId,
   type ReadIndexRequest,
   type Ready,
   type ReadyOptions,
   type Snapshot,
-  type SnapshotChunk,
   type SnapshotResponse,
   type VoteRequest,
   type VoteResponse,
@@ -171,7 +176,7 @@ export class RaftCore {
     if (this.state.heartbeatElapsedTicks >= this.state.config.heartbeatTicks) {
       this.state.heartbeatElapsedTicks = 0;
       bcastHeartbeat(this.state, this.state.readIndexQueue.heartbeatContext());
-      this.retransmitSnapshots();
+      retransmitSnapshots(this.state);
     }
   }
 
@@ -275,33 +280,7 @@ export class RaftCore {
    * `snapshotTailEntries` for followers slightly behind.
    */
   createSnapshot(index: number, data: Uint8Array): void {
-    assert(
-      index <= this.state.log.applied,
-      () => `snapshot at ${index} but applied is only ${this.state.log.applied}`,
-    );
-    if (this.state.snapshot !== null && index <= this.state.snapshot.metadata.index) return;
-    const term = this.state.log.term(index);
-    assert(term !== undefined, () => `snapshot index ${index} is not in the log`);
-    const snap: Snapshot = { metadata: { index, term, membership: this.membershipAt(index) }, data };
-    this.state.snapshot = snap;
-    this.state.pendingLocalSnapshot = snap;
-    this.state.confHistory = this.state.confHistory.filter((h) => h.index > index);
-    const compactTo = Math.min(index - this.state.config.snapshotTailEntries, this.state.log.stableIndex);
-    if (compactTo > this.state.log.prevIndex) {
-      this.state.log.compact(compactTo);
-      this.state.pendingCompactedThrough = Math.max(this.state.pendingCompactedThrough, compactTo);
-    }
-  }
-
-  /** The configuration in effect once `index` was applied (index <= applied). */
-  private membershipAt(index: number): Membership {
-    let m: Membership | null = null;
-    for (const h of this.state.confHistory) if (h.index <= index) m = h.membership;
-    if (m !== null) return m;
-    // No change applied since the snapshot in [snapshot, index]: the snapshot's
-    // configuration, or the current one if the history was never needed.
-    const later = this.state.confHistory.find((h) => h.index > index);
-    return later?.before ?? this.state.membership;
+    recordLocalSnapshot(this.state, index, data);
   }
 
   /** Entries applied since the last snapshot: the runtime snapshots past its threshold. */
@@ -370,7 +349,7 @@ export class RaftCore {
         this.state.electionElapsedTicks = 0;
         if (m.type === "append") this.handleAppend(m);
         else if (m.type === "heartbeat") handleHeartbeat(this.state, m);
-        else this.handleSnapshotChunk(m);
+        else handleSnapshotChunk(this.state, m);
         return;
       case "appendResp":
         if (this.state.role === "leader") this.handleAppendResponse(m);
@@ -606,7 +585,7 @@ export class RaftCore {
     const prevIndex = pr.next - 1;
     const prevTerm = this.state.log.term(prevIndex);
     if (prevTerm === undefined) {
-      this.startSnapshot(pr);
+      startSnapshot(this.state, pr);
       return false;
     }
     const entries =
@@ -768,54 +747,9 @@ export class RaftCore {
     });
   }
 
-  private handleSnapshotChunk(m: SnapshotChunk): void {
-    const r = this.state.snapshotReceiver.receive(m, this.state.log.committed);
-    if (r.complete !== null) this.installSnapshot(r.complete);
-    this.state.send({
-      ...this.state.header("snapshotResp", m.from),
-      snapshotIndex: m.metadata.index,
-      offset: r.offset,
-      reject: r.reject,
-      done: r.done,
-    } satisfies SnapshotResponse);
-  }
-
-  private installSnapshot(snap: Snapshot): void {
-    const { index, term } = snap.metadata;
-    if (this.state.log.matchTerm(index, term)) {
-      // Our log already holds it: just move the commit point.
-      this.state.log.commitTo(index);
-      return;
-    }
-    this.state.log.restore(index, term);
-    this.state.confHistory = [];
-    this.state.snapshot = snap;
-    this.state.membership = snap.metadata.membership;
-    this.state.pendingInstall = snap;
-    if (this.state.role === "follower" || this.state.role === "learner")
-      this.state.role = this.state.promotable() ? "follower" : "learner";
-  }
-
   // -------------------------------------------------------------------------
   // Snapshots to followers (leader)
   // -------------------------------------------------------------------------
-
-  private startSnapshot(pr: Progress): void {
-    const snap = this.state.snapshot;
-    assert(snap !== null, "log compacted without a snapshot");
-    pr.becomeSnapshot(snap.metadata.index, this.state.tickCount);
-    this.sendSnapshotChunks(pr);
-  }
-
-  private sendSnapshotChunks(pr: Progress): void {
-    const window = {
-      chunkBytes: this.state.config.snapshotChunkBytes,
-      maxInflightChunks: this.state.config.maxInflightSnapshotChunks,
-    };
-    const header = { from: this.state.id, term: this.state.term };
-    for (const chunk of snapshotChunksFor(pr, this.state.snapshot!, window, header, this.state.tickCount))
-      this.state.send(chunk);
-  }
 
   private handleSnapshotResponse(m: SnapshotResponse): void {
     const pr = this.state.progress.get(m.from);
@@ -827,17 +761,7 @@ export class RaftCore {
       pr.becomeProbe();
       this.replicateTo(m.from, true);
     } else if (next === "more") {
-      this.sendSnapshotChunks(pr);
-    }
-  }
-
-  /** Chunks get lost: resend from the last acknowledged offset after an election timeout of silence. */
-  private retransmitSnapshots(): void {
-    for (const pr of this.state.progress.values()) {
-      if (pr.state !== "snapshot") continue;
-      const index = this.state.snapshot!.metadata.index;
-      if (rewindIfSilent(pr, index, this.state.tickCount, this.state.config.electionTimeoutMinTicks))
-        this.sendSnapshotChunks(pr);
+      sendSnapshotChunks(this.state, pr);
     }
   }
 
