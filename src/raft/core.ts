@@ -9,7 +9,7 @@ import type {
   TransferResult,
 } from "./core-types.js";
 import { bcastHeartbeat, handleHeartbeat } from "./heartbeats.js";
-import { ackReads, failPendingReads, leaderReadIndex } from "./leader-reads.js";
+import { failPendingReads, leaderReadIndex } from "./leader-reads.js";
 import {
   applyConfChange,
   checkConfChange,
@@ -21,30 +21,29 @@ import {
   voters,
 } from "./membership.js";
 import { Progress } from "./progress.js";
-import { onSnapshotResponse } from "./snapshot-sender.js";
 import {
-  handleSnapshotChunk,
-  recordLocalSnapshot,
-  retransmitSnapshots,
-  sendSnapshotChunks,
-  startSnapshot,
-} from "./snapshots.js";
+  appendAsLeader,
+  bcastAppend,
+  handleAppend,
+  handleAppendResponse,
+  handleHeartbeatResponse,
+  handleSnapshotResponse,
+  maybeCommit,
+  replicateTo,
+} from "./replication.js";
+import { handleSnapshotChunk, recordLocalSnapshot, retransmitSnapshots } from "./snapshots.js";
 import { CoreState, EMPTY_DATA } from "./state.js";
 import {
   EntryType,
-  type AppendRequest,
-  type AppendResponse,
   type ConfChange,
   type Entry,
   type HardState,
-  type HeartbeatResponse,
   type Message,
   type NodeId,
   type ReadIndexRequest,
   type Ready,
   type ReadyOptions,
   type Snapshot,
-  type SnapshotResponse,
   type VoteRequest,
   type VoteResponse,
 } from "./types.js";
@@ -190,7 +189,7 @@ export class RaftCore {
     const entries: Entry[] = new Array<Entry>(commands.length);
     for (let i = 0; i < commands.length; i++)
       entries[i] = { term, index: first + i, type: EntryType.Normal, data: commands[i]! };
-    this.appendAsLeader(entries);
+    appendAsLeader(this.state, entries);
     return { ok: true, firstIndex: first, term: this.state.term };
   }
 
@@ -209,7 +208,7 @@ export class RaftCore {
     if (problem !== null) return this.reject("invalidConfChange", problem);
     const index = this.state.log.lastIndex() + 1;
     this.state.pendingConfIndex = index;
-    this.appendAsLeader([{ term: this.state.term, index, type: EntryType.ConfChange, data }]);
+    appendAsLeader(this.state, [{ term: this.state.term, index, type: EntryType.ConfChange, data }]);
     return { ok: true, firstIndex: index, term: this.state.term };
   }
 
@@ -247,7 +246,7 @@ export class RaftCore {
     const pr = this.state.progress.get(to)!;
     if (pr.match === this.state.log.lastIndex())
       this.state.send({ type: "timeoutNow", from: this.state.id, to, term: this.state.term });
-    else this.replicateTo(to, true);
+    else replicateTo(this.state, to, true);
     return { ok: true };
   }
 
@@ -347,18 +346,18 @@ export class RaftCore {
           this.becomeFollower(this.state.term, m.from);
         this.state.leader = m.from;
         this.state.electionElapsedTicks = 0;
-        if (m.type === "append") this.handleAppend(m);
+        if (m.type === "append") handleAppend(this.state, m);
         else if (m.type === "heartbeat") handleHeartbeat(this.state, m);
         else handleSnapshotChunk(this.state, m);
         return;
       case "appendResp":
-        if (this.state.role === "leader") this.handleAppendResponse(m);
+        if (this.state.role === "leader") handleAppendResponse(this.state, m);
         return;
       case "heartbeatResp":
-        if (this.state.role === "leader") this.handleHeartbeatResponse(m);
+        if (this.state.role === "leader") handleHeartbeatResponse(this.state, m);
         return;
       case "snapshotResp":
-        if (this.state.role === "leader") this.handleSnapshotResponse(m);
+        if (this.state.role === "leader") handleSnapshotResponse(this.state, m);
         return;
       case "timeoutNow":
         if (this.state.promotable()) this.campaign("vote", true);
@@ -545,7 +544,7 @@ export class RaftCore {
     this.resetTimers();
     // An empty entry of the new term lets the leader commit (Raft §5.4.2,
     // Figure 8): only current-term entries are committed by counting replicas.
-    this.appendAsLeader([
+    appendAsLeader(this.state, [
       { term: this.state.term, index: last + 1, type: EntryType.Normal, data: EMPTY_DATA },
     ]);
   }
@@ -556,213 +555,6 @@ export class RaftCore {
       if (id === this.state.id || this.state.progress.get(id)?.recentActive) active++;
     }
     return active >= quorumSize(this.state.membership);
-  }
-
-  // -------------------------------------------------------------------------
-  // Replication (leader)
-  // -------------------------------------------------------------------------
-
-  private appendAsLeader(entries: Entry[]): void {
-    this.state.log.append(entries);
-    this.state.uncommittedBytes += entryBytes(entries); // (perf: no intermediate array)
-    // The leader counts itself only once its own write is durable (advance).
-    for (const id of this.state.progress.keys()) if (id !== this.state.id) this.replicateTo(id, false);
-  }
-
-  /** Send what the follower needs: appends (pipelined in replicate state), or a snapshot. */
-  private replicateTo(to: NodeId, sendIfEmpty: boolean): void {
-    if (!this.sendAppend(to, sendIfEmpty)) return;
-    const pr = this.state.progress.get(to);
-    while (pr !== undefined && pr.state === "replicate" && this.sendAppend(to, false)) {
-      // keep pipelining until the in-flight bounds or the end of the log
-    }
-  }
-
-  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
-    const pr = this.state.progress.get(to);
-    if (pr === undefined) return false;
-    if (pr.isPaused(this.state.config.maxInflightMsgs, this.state.config.maxInflightBytes)) return false;
-    const prevIndex = pr.next - 1;
-    const prevTerm = this.state.log.term(prevIndex);
-    if (prevTerm === undefined) {
-      startSnapshot(this.state, pr);
-      return false;
-    }
-    const entries =
-      pr.next <= this.state.log.lastIndex()
-        ? this.state.log.slice(
-            pr.next,
-            this.state.log.lastIndex() + 1,
-            pr.state === "probe" ? 1 : this.state.config.maxEntriesPerMsg,
-            this.state.config.maxBytesPerMsg,
-          )
-        : [];
-    if (entries.length === 0 && !sendIfEmpty) return false;
-    const m: AppendRequest = {
-      type: "append",
-      from: this.state.id,
-      to,
-      term: this.state.term,
-      prevIndex,
-      prevTerm,
-      entries,
-      commit: this.state.log.committed,
-    };
-    this.state.send(m);
-    const last = entries.length > 0 ? entries[entries.length - 1]!.index : prevIndex;
-    pr.sentAppend(last, entryBytes(entries), entries.length);
-    return true;
-  }
-
-  private bcastAppend(): void {
-    for (const id of this.state.progress.keys()) if (id !== this.state.id) this.replicateTo(id, true);
-  }
-
-  private handleAppendResponse(m: AppendResponse): void {
-    const pr = this.state.progress.get(m.from);
-    if (pr === undefined) return;
-    this.heardFrom(pr);
-    if (m.reject) {
-      let hint = m.rejectHint;
-      if (m.hintTerm > 0) hint = this.state.log.findConflictByTerm(m.rejectHint, m.hintTerm);
-      if (pr.maybeDecreaseTo(m.index, hint)) {
-        if (pr.state === "replicate") pr.becomeProbe();
-        this.replicateTo(m.from, true);
-      }
-      return;
-    }
-    const wasPaused = pr.isPaused(this.state.config.maxInflightMsgs, this.state.config.maxInflightBytes);
-    if (!pr.maybeUpdate(m.index)) {
-      if (pr.state === "probe" && m.index === pr.match && m.index > 0) {
-        // As etcd does: a probe acknowledged exactly at match (e.g. the first append
-        // after an InstallSnapshot set match) also proves where the follower's log
-        // ends. Without this the follower stayed in probe, paused, until the next
-        // heartbeat, and then got one entry per round trip.
-        pr.becomeReplicate();
-        this.replicateTo(m.from, false);
-      } else if (wasPaused && pr.state === "replicate") this.replicateTo(m.from, false);
-      return;
-    }
-    if (pr.state === "probe") pr.becomeReplicate();
-    else if (pr.state === "snapshot" && pr.match >= pr.snapshotIndex) {
-      pr.becomeProbe();
-      pr.becomeReplicate();
-    }
-    if (this.maybeCommit()) this.bcastAppend();
-    else this.replicateTo(m.from, false);
-    if (m.from === this.state.leadTransferee && pr.match === this.state.log.lastIndex()) {
-      this.state.send({ type: "timeoutNow", from: this.state.id, to: m.from, term: this.state.term });
-    }
-  }
-
-  private handleHeartbeatResponse(m: HeartbeatResponse): void {
-    const pr = this.state.progress.get(m.from);
-    if (pr === undefined) return;
-    this.heardFrom(pr);
-    pr.probeSent = false;
-    if (m.logEndIfBehind >= 0 && m.logEndIfBehind < pr.match) pr.forgetMatch(m.logEndIfBehind);
-    // The in-flight window is full and nothing was acknowledged for a whole heartbeat
-    // interval: those appends were lost (the follower restarted, a stream broke).
-    // Replicate state would wait for their answers forever; probe from match instead.
-    if (pr.stalledSinceLastHeartbeat(this.state.config.maxInflightMsgs, this.state.config.maxInflightBytes))
-      pr.becomeProbe();
-    // sendIfEmpty (as etcd does): a follower in replicate state whose last append
-    // was lost gets an empty append at next-1, rejects it, and the leader backs up.
-    // Without it an idle leader never re-sent a lost append (nothing committed
-    // until the next proposal).
-    if (pr.match < this.state.log.lastIndex()) this.replicateTo(m.from, true);
-    if (m.readContext > 0) ackReads(this.state, m.from, m.readContext);
-  }
-
-  private heardFrom(pr: Progress): void {
-    pr.recentActive = true;
-    pr.lastContactTick = this.state.tickCount;
-  }
-
-  /** Commit the highest index replicated on a quorum, if it is from this term. */
-  private maybeCommit(): boolean {
-    // (perf: called on every acknowledgement; walk the members once, no voters() arrays)
-    const matches: number[] = [];
-    for (const m of this.state.membership.members)
-      if (m.role === "voter") matches.push(this.state.progress.get(m.id)?.match ?? 0);
-    if (matches.length === 0) return false;
-    matches.sort((a, b) => b - a);
-    const q = matches[matches.length >> 1]!; // the quorumSize-th highest: quorumSize = floor(n / 2) + 1
-    if (q <= this.state.log.committed || this.state.log.term(q) !== this.state.term) return false;
-    const before = this.state.log.committed;
-    this.state.log.commitTo(q);
-    for (let i = before + 1; i <= q; i++)
-      this.state.uncommittedBytes -= this.state.log.entry(i)?.data.byteLength ?? 0;
-    if (this.state.uncommittedBytes < 0) this.state.uncommittedBytes = 0;
-    if (before < q)
-      for (const r of this.state.readIndexQueue.takeAwaitingCommit())
-        leaderReadIndex(this.state, r.requestId, r.from);
-    return true;
-  }
-
-  // -------------------------------------------------------------------------
-  // Follower
-  // -------------------------------------------------------------------------
-
-  private handleAppend(m: AppendRequest): void {
-    const base = this.state.header("appendResp", m.from);
-    if (m.prevIndex < this.state.log.committed) {
-      this.state.send({
-        ...base,
-        reject: false,
-        index: this.state.log.committed,
-        rejectHint: 0,
-        hintTerm: 0,
-      });
-      return;
-    }
-    if (this.state.log.matchTerm(m.prevIndex, m.prevTerm)) {
-      if (m.entries.length > 0) this.state.log.appendFromLeader(m.entries);
-      const lastNew = m.prevIndex + m.entries.length;
-      this.state.log.commitTo(Math.min(m.commit, lastNew));
-      // (perf: the hot path builds its answer without an object spread)
-      const ok: AppendResponse = {
-        type: "appendResp",
-        from: this.state.id,
-        to: m.from,
-        term: this.state.term,
-        reject: false,
-        index: lastNew,
-        rejectHint: 0,
-        hintTerm: 0,
-      };
-      this.state.send(ok);
-      return;
-    }
-    const hint = this.state.log.findConflictByTerm(
-      Math.min(m.prevIndex, this.state.log.lastIndex()),
-      m.prevTerm,
-    );
-    this.state.send({
-      ...base,
-      reject: true,
-      index: m.prevIndex,
-      rejectHint: hint,
-      hintTerm: this.state.log.term(hint) ?? 0,
-    });
-  }
-
-  // -------------------------------------------------------------------------
-  // Snapshots to followers (leader)
-  // -------------------------------------------------------------------------
-
-  private handleSnapshotResponse(m: SnapshotResponse): void {
-    const pr = this.state.progress.get(m.from);
-    if (pr === undefined) return;
-    this.heardFrom(pr);
-    const next = onSnapshotResponse(pr, m);
-    if (next === "done") {
-      pr.maybeUpdate(m.snapshotIndex);
-      pr.becomeProbe();
-      this.replicateTo(m.from, true);
-    } else if (next === "more") {
-      sendSnapshotChunks(this.state, pr);
-    }
   }
 
   // -------------------------------------------------------------------------
@@ -860,8 +652,8 @@ export class RaftCore {
     }
     if (this.state.role === "leader") {
       const self = this.state.progress.get(this.state.id);
-      if (self !== undefined && self.maybeUpdate(this.state.log.stableIndex) && this.maybeCommit())
-        this.bcastAppend();
+      if (self !== undefined && self.maybeUpdate(this.state.log.stableIndex) && maybeCommit(this.state))
+        bcastAppend(this.state);
     }
   }
 
@@ -897,8 +689,8 @@ export class RaftCore {
       if (this.state.leadTransferee === cc.nodeId) this.state.leadTransferee = null;
     }
     // The quorum changed: maybe more is committed now.
-    if (this.maybeCommit()) this.bcastAppend();
-    else if (cc.type === "addLearner") this.replicateTo(cc.nodeId, true);
+    if (maybeCommit(this.state)) bcastAppend(this.state);
+    else if (cc.type === "addLearner") replicateTo(this.state, cc.nodeId, true);
   }
 
   // -------------------------------------------------------------------------
@@ -961,12 +753,6 @@ export class RaftCore {
   firstLogIndex(): number {
     return this.state.log.firstIndex();
   }
-}
-
-function entryBytes(entries: readonly Entry[]): number {
-  let n = 0;
-  for (const e of entries) n += e.data.byteLength;
-  return n;
 }
 
 function sumBytes(items: readonly Uint8Array[]): number {
