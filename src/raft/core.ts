@@ -8,17 +8,25 @@ import type {
   RaftStatus,
   TransferResult,
 } from "./core-types.js";
+import {
+  becomeFollower,
+  campaign,
+  checkTerm,
+  followLeader,
+  handleVoteRequest,
+  handleVoteResponse,
+  quorumActive,
+  sendVoteRequests,
+  startLeadershipTransfer,
+} from "./elections.js";
 import { bcastHeartbeat, handleHeartbeat } from "./heartbeats.js";
-import { failPendingReads, leaderReadIndex } from "./leader-reads.js";
+import { leaderReadIndex } from "./leader-reads.js";
 import {
   applyConfChange,
   checkConfChange,
   decodeConfChange,
   encodeConfChange,
   findMember,
-  isVoter,
-  quorumSize,
-  voters,
 } from "./membership.js";
 import { Progress } from "./progress.js";
 import {
@@ -44,8 +52,6 @@ import {
   type Ready,
   type ReadyOptions,
   type Snapshot,
-  type VoteRequest,
-  type VoteResponse,
 } from "./types.js";
 
 export type {
@@ -98,7 +104,7 @@ export class RaftCore {
     };
     // Conf changes up to the commit point are re-applied as the entries are
     // replayed; until then the snapshot's configuration stands.
-    this.becomeFollower(this.state.term, null);
+    becomeFollower(this.state, this.state.term, null);
   }
 
   /**
@@ -143,14 +149,14 @@ export class RaftCore {
       // A voter still inside its leader lease ignored our PreVote; its lease
       // ends within an election timeout of the leader's last word. Ask again
       // every heartbeat instead of waiting out a whole new election timeout.
-      this.sendVoteRequests("preVote", this.state.term + 1, false, true);
+      sendVoteRequests(this.state, "preVote", this.state.term + 1, false, true);
     }
     if (
       this.state.promotable() &&
       this.state.electionElapsedTicks >= this.state.randomizedElectionTimeoutTicks
     ) {
       this.state.electionElapsedTicks = 0;
-      this.campaign(this.state.config.preVote ? "preVote" : "vote", false);
+      campaign(this.state, this.state.config.preVote ? "preVote" : "vote", false);
     }
   }
 
@@ -160,8 +166,8 @@ export class RaftCore {
     if (this.state.electionElapsedTicks >= this.state.config.electionTimeoutMinTicks) {
       this.state.electionElapsedTicks = 0;
       if (this.state.config.checkQuorum) {
-        if (!this.quorumActive()) {
-          this.becomeFollower(this.state.term, null);
+        if (!quorumActive(this.state)) {
+          becomeFollower(this.state, this.state.term, null);
           return;
         }
         for (const pr of this.state.progress.values()) if (pr.id !== this.state.id) pr.recentActive = false;
@@ -236,18 +242,7 @@ export class RaftCore {
 
   /** Hand leadership to `to` (a caught-up voter); abandoned after an election timeout. */
   transferLeadership(to: NodeId): TransferResult {
-    if (this.state.role !== "leader") return { ok: false, reason: "this node is not the leader" };
-    if (to === this.state.id) return { ok: true };
-    if (!isVoter(this.state.membership, to)) return { ok: false, reason: `${to} is not a voter` };
-    if (this.state.leadTransferee === to) return { ok: true };
-    this.state.leadTransferee = to;
-    this.state.transferElapsedTicks = 0;
-    this.state.electionElapsedTicks = 0;
-    const pr = this.state.progress.get(to)!;
-    if (pr.match === this.state.log.lastIndex())
-      this.state.send({ type: "timeoutNow", from: this.state.id, to, term: this.state.term });
-    else replicateTo(this.state, to, true);
-    return { ok: true };
+    return startLeadershipTransfer(this.state, to);
   }
 
   /**
@@ -289,63 +284,22 @@ export class RaftCore {
 
   step(m: Message): void {
     if (m.to !== this.state.id) return;
-    if (m.term > this.state.term) {
-      if (m.type === "vote" || m.type === "preVote") {
-        const inLease =
-          this.state.config.checkQuorum &&
-          this.state.leader !== null &&
-          this.state.electionElapsedTicks < this.state.config.electionTimeoutMinTicks;
-        // A node that hears from a live leader does not help depose it.
-        if (inLease && !m.transfer) return;
-      }
-      if (m.type === "preVote" || (m.type === "preVoteResp" && !m.reject)) {
-        // PreVote never changes terms: that is the whole point of it.
-      } else {
-        const fromLeader = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
-        this.becomeFollower(m.term, fromLeader ? m.from : null);
-      }
-    } else if (m.term < this.state.term) {
-      if (m.type === "append" || m.type === "heartbeat") {
-        // A stale leader (e.g. back from a partition): tell it our term so it steps down.
-        this.state.send({
-          type: "appendResp",
-          from: this.state.id,
-          to: m.from,
-          term: this.state.term,
-          reject: true,
-          index: 0,
-          rejectHint: 0,
-          hintTerm: 0,
-        });
-      } else if (m.type === "preVote") {
-        this.state.send({
-          type: "preVoteResp",
-          from: this.state.id,
-          to: m.from,
-          term: this.state.term,
-          reject: true,
-        });
-      }
-      return;
-    }
+    if (!checkTerm(this.state, m)) return;
 
     switch (m.type) {
       case "vote":
       case "preVote":
-        this.handleVoteRequest(m);
+        handleVoteRequest(this.state, m);
         return;
       case "voteResp":
       case "preVoteResp":
-        this.handleVoteResponse(m);
+        handleVoteResponse(this.state, m);
         return;
       case "append":
       case "heartbeat":
       case "snapshot":
         if (this.state.role === "leader") return; // same term, two leaders: impossible; ignore
-        if (this.state.role === "candidate" || this.state.role === "preCandidate")
-          this.becomeFollower(this.state.term, m.from);
-        this.state.leader = m.from;
-        this.state.electionElapsedTicks = 0;
+        followLeader(this.state, m.from);
         if (m.type === "append") handleAppend(this.state, m);
         else if (m.type === "heartbeat") handleHeartbeat(this.state, m);
         else handleSnapshotChunk(this.state, m);
@@ -360,7 +314,7 @@ export class RaftCore {
         if (this.state.role === "leader") handleSnapshotResponse(this.state, m);
         return;
       case "timeoutNow":
-        if (this.state.promotable()) this.campaign("vote", true);
+        if (this.state.promotable()) campaign(this.state, "vote", true);
         return;
       case "readIndex":
         if (this.state.role === "leader") leaderReadIndex(this.state, m.requestId, m.from);
@@ -375,186 +329,6 @@ export class RaftCore {
         this.state.readStates.push({ requestId: m.requestId, index: m.index });
         return;
     }
-  }
-
-  // -------------------------------------------------------------------------
-  // Elections
-  // -------------------------------------------------------------------------
-
-  private resetTimers(): void {
-    this.state.electionElapsedTicks = 0;
-    this.state.heartbeatElapsedTicks = 0;
-    const span = this.state.config.electionTimeoutMaxTicks - this.state.config.electionTimeoutMinTicks;
-    this.state.randomizedElectionTimeoutTicks =
-      this.state.config.electionTimeoutMinTicks + Math.floor(this.state.config.random() * span);
-  }
-
-  private becomeFollower(term: number, leader: NodeId | null): void {
-    const wasLeader = this.state.role === "leader";
-    if (term !== this.state.term) {
-      assert(term > this.state.term, () => `term went back from ${this.state.term} to ${term}`);
-      this.state.term = term;
-      this.state.vote = null;
-    }
-    if (wasLeader) failPendingReads(this.state);
-    this.state.leader = leader;
-    this.state.role = this.state.promotable() ? "follower" : "learner";
-    this.state.votes.clear();
-    this.state.progress.clear();
-    this.state.leadTransferee = null;
-    this.resetTimers();
-  }
-
-  private campaign(kind: "preVote" | "vote", transfer: boolean): void {
-    let campaignTerm: number;
-    if (kind === "preVote") {
-      this.state.role = "preCandidate";
-      this.state.leader = null;
-      campaignTerm = this.state.term + 1;
-    } else {
-      this.state.term += 1;
-      this.state.vote = this.state.id;
-      this.state.leader = null;
-      this.state.role = "candidate";
-      campaignTerm = this.state.term;
-    }
-    this.state.votes.clear();
-    this.resetTimers();
-    this.state.votes.set(this.state.id, true);
-    if (this.tallyVotes() === "won") {
-      if (kind === "preVote") this.campaign("vote", transfer);
-      else this.becomeLeader();
-      return;
-    }
-    this.sendVoteRequests(kind, campaignTerm, transfer, false);
-  }
-
-  private sendVoteRequests(
-    kind: "preVote" | "vote",
-    campaignTerm: number,
-    transfer: boolean,
-    onlyUnanswered: boolean,
-  ): void {
-    for (const id of voters(this.state.membership)) {
-      if (id === this.state.id || (onlyUnanswered && this.state.votes.has(id))) continue;
-      const req: VoteRequest = {
-        type: kind,
-        from: this.state.id,
-        to: id,
-        term: campaignTerm,
-        lastLogIndex: this.state.log.lastIndex(),
-        lastLogTerm: this.state.log.lastTerm(),
-        transfer,
-      };
-      this.state.send(req);
-    }
-  }
-
-  private handleVoteRequest(m: VoteRequest): void {
-    const canVote =
-      (this.state.vote === m.from ||
-        (this.state.vote === null && this.state.leader === null) ||
-        (m.type === "preVote" && m.term > this.state.term)) &&
-      !this.yieldsToSelf(m);
-    const respType = m.type === "vote" ? "voteResp" : "preVoteResp";
-    if (canVote && this.state.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
-      // A granted PreVote answers in the candidate's future term.
-      this.state.send({ type: respType, from: this.state.id, to: m.from, term: m.term, reject: false });
-      if (m.type === "vote") {
-        this.state.electionElapsedTicks = 0;
-        this.state.vote = m.from;
-      }
-    } else {
-      this.state.send({
-        type: respType,
-        from: this.state.id,
-        to: m.from,
-        term: this.state.term,
-        reject: true,
-      });
-    }
-  }
-
-  /**
-   * Two voters that time out within a message delay of each other would each
-   * grant the other's PreVote, both stand, and split the vote: another election
-   * timeout (150-300 ms) lost. Between two equally up-to-date PreVote rounds
-   * that started together (within a heartbeat), the lower id goes ahead and
-   * the other is refused; it grants the winner's real vote request as usual.
-   * PreVote decides nothing about safety, only who tries first.
-   */
-  private yieldsToSelf(m: VoteRequest): boolean {
-    return (
-      m.type === "preVote" &&
-      this.state.role === "preCandidate" &&
-      this.state.electionElapsedTicks < this.state.config.heartbeatTicks &&
-      m.lastLogTerm === this.state.log.lastTerm() &&
-      m.lastLogIndex === this.state.log.lastIndex() &&
-      m.from > this.state.id
-    );
-  }
-
-  private handleVoteResponse(m: VoteResponse): void {
-    const expecting =
-      (this.state.role === "preCandidate" && m.type === "preVoteResp") ||
-      (this.state.role === "candidate" && m.type === "voteResp");
-    if (!expecting) return;
-    this.state.votes.set(m.from, !m.reject);
-    const result = this.tallyVotes();
-    if (result === "won") {
-      if (this.state.role === "preCandidate") this.campaign("vote", false);
-      else this.becomeLeader();
-    } else if (result === "lost") {
-      this.becomeFollower(this.state.term, null);
-    }
-  }
-
-  private tallyVotes(): "won" | "lost" | "pending" {
-    const vs = voters(this.state.membership);
-    let granted = 0;
-    let rejected = 0;
-    for (const id of vs) {
-      const v = this.state.votes.get(id);
-      if (v === true) granted++;
-      else if (v === false) rejected++;
-    }
-    const q = quorumSize(this.state.membership);
-    if (granted >= q) return "won";
-    if (rejected > vs.length - q) return "lost";
-    return "pending";
-  }
-
-  private becomeLeader(): void {
-    assert(this.state.role === "candidate", "only a candidate becomes leader");
-    this.state.role = "leader";
-    this.state.leader = this.state.id;
-    this.state.progress.clear();
-    const last = this.state.log.lastIndex();
-    for (const member of this.state.membership.members) {
-      const pr = new Progress(member.id, member.role, last + 1);
-      pr.recentActive = true;
-      this.state.progress.set(member.id, pr);
-    }
-    const self = this.state.progress.get(this.state.id)!;
-    self.match = this.state.log.stableIndex;
-    self.becomeReplicate();
-    this.state.pendingConfIndex = last;
-    this.state.uncommittedBytes = 0;
-    this.state.readIndexQueue.takeAll(); // start clean: reads of an earlier leadership were failed when it ended
-    this.resetTimers();
-    // An empty entry of the new term lets the leader commit (Raft §5.4.2,
-    // Figure 8): only current-term entries are committed by counting replicas.
-    appendAsLeader(this.state, [
-      { term: this.state.term, index: last + 1, type: EntryType.Normal, data: EMPTY_DATA },
-    ]);
-  }
-
-  private quorumActive(): boolean {
-    let active = 0;
-    for (const id of voters(this.state.membership)) {
-      if (id === this.state.id || this.state.progress.get(id)?.recentActive) active++;
-    }
-    return active >= quorumSize(this.state.membership);
   }
 
   // -------------------------------------------------------------------------
@@ -669,12 +443,12 @@ export class RaftCore {
       // A (pre)candidate that has just applied its own removal must stop campaigning:
       // otherwise the votes in flight could make a non-member leader (found by the
       // simulation campaign, seed 9860; becomeLeader crashed on its missing progress).
-      else if (!this.state.promotable()) this.becomeFollower(this.state.term, null);
+      else if (!this.state.promotable()) becomeFollower(this.state, this.state.term, null);
       return;
     }
     if (cc.type === "remove" && cc.nodeId === this.state.id) {
       // A removed leader steps down; the rest elect a new one.
-      this.becomeFollower(this.state.term, null);
+      becomeFollower(this.state, this.state.term, null);
       return;
     }
     if (cc.type === "addLearner") {
