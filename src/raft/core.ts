@@ -15,11 +15,9 @@ import {
   followLeader,
   handleVoteRequest,
   handleVoteResponse,
-  quorumActive,
-  sendVoteRequests,
   startLeadershipTransfer,
 } from "./elections.js";
-import { bcastHeartbeat, handleHeartbeat } from "./heartbeats.js";
+import { handleHeartbeat } from "./heartbeats.js";
 import { leaderReadIndex } from "./leader-reads.js";
 import {
   applyConfChange,
@@ -39,8 +37,9 @@ import {
   maybeCommit,
   replicateTo,
 } from "./replication.js";
-import { handleSnapshotChunk, recordLocalSnapshot, retransmitSnapshots } from "./snapshots.js";
+import { handleSnapshotChunk, recordLocalSnapshot } from "./snapshots.js";
 import { CoreState, EMPTY_DATA } from "./state.js";
+import { onTick } from "./ticks.js";
 import {
   EntryType,
   type ConfChange,
@@ -135,54 +134,7 @@ export class RaftCore {
 
   /** Advance logical time by one tick. */
   tick(): void {
-    this.state.tickCount++;
-    if (this.state.role === "leader") this.tickLeader();
-    else this.tickElection();
-  }
-
-  private tickElection(): void {
-    this.state.electionElapsedTicks++;
-    if (
-      this.state.role === "preCandidate" &&
-      this.state.electionElapsedTicks % this.state.config.heartbeatTicks === 0
-    ) {
-      // A voter still inside its leader lease ignored our PreVote; its lease
-      // ends within an election timeout of the leader's last word. Ask again
-      // every heartbeat instead of waiting out a whole new election timeout.
-      sendVoteRequests(this.state, "preVote", this.state.term + 1, false, true);
-    }
-    if (
-      this.state.promotable() &&
-      this.state.electionElapsedTicks >= this.state.randomizedElectionTimeoutTicks
-    ) {
-      this.state.electionElapsedTicks = 0;
-      campaign(this.state, this.state.config.preVote ? "preVote" : "vote", false);
-    }
-  }
-
-  private tickLeader(): void {
-    this.state.heartbeatElapsedTicks++;
-    this.state.electionElapsedTicks++;
-    if (this.state.electionElapsedTicks >= this.state.config.electionTimeoutMinTicks) {
-      this.state.electionElapsedTicks = 0;
-      if (this.state.config.checkQuorum) {
-        if (!quorumActive(this.state)) {
-          becomeFollower(this.state, this.state.term, null);
-          return;
-        }
-        for (const pr of this.state.progress.values()) if (pr.id !== this.state.id) pr.recentActive = false;
-      }
-    }
-    if (this.state.leadTransferee !== null) {
-      this.state.transferElapsedTicks++;
-      if (this.state.transferElapsedTicks >= this.state.config.electionTimeoutMinTicks)
-        this.state.leadTransferee = null;
-    }
-    if (this.state.heartbeatElapsedTicks >= this.state.config.heartbeatTicks) {
-      this.state.heartbeatElapsedTicks = 0;
-      bcastHeartbeat(this.state, this.state.readIndexQueue.heartbeatContext());
-      retransmitSnapshots(this.state);
-    }
+    onTick(this.state);
   }
 
   /** Propose application commands (leader only). All or none are appended. */
