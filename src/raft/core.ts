@@ -3,7 +3,6 @@ import { resolveConfig, type RaftConfig, type RaftConfigInput } from "./config.j
 import type {
   PeerStatus,
   PersistedRaftState,
-  ProposeRejection,
   ProposeResult,
   RaftStatus,
   TransferResult,
@@ -19,16 +18,10 @@ import {
 } from "./elections.js";
 import { handleHeartbeat } from "./heartbeats.js";
 import { leaderReadIndex } from "./leader-reads.js";
-import {
-  applyConfChange,
-  checkConfChange,
-  decodeConfChange,
-  encodeConfChange,
-  findMember,
-} from "./membership.js";
+import { applyConfChange, decodeConfChange, findMember } from "./membership.js";
 import { Progress } from "./progress.js";
+import { proposeCommands, proposeMembershipChange } from "./proposals.js";
 import {
-  appendAsLeader,
   bcastAppend,
   handleAppend,
   handleAppendResponse,
@@ -139,57 +132,12 @@ export class RaftCore {
 
   /** Propose application commands (leader only). All or none are appended. */
   propose(commands: readonly Uint8Array[]): ProposeResult {
-    assert(commands.length > 0, "propose() needs at least one command");
-    const refusal = this.checkCanPropose(commands.length, sumBytes(commands));
-    if (refusal) return refusal;
-    const first = this.state.log.lastIndex() + 1;
-    const term = this.state.term;
-    const entries: Entry[] = new Array<Entry>(commands.length);
-    for (let i = 0; i < commands.length; i++)
-      entries[i] = { term, index: first + i, type: EntryType.Normal, data: commands[i]! };
-    appendAsLeader(this.state, entries);
-    return { ok: true, firstIndex: first, term: this.state.term };
+    return proposeCommands(this.state, commands);
   }
 
   /** Propose a membership change (leader only), one at a time. */
   proposeConfChange(cc: ConfChange): ProposeResult {
-    const data = encodeConfChange(cc);
-    const refusal = this.checkCanPropose(1, data.byteLength);
-    if (refusal) return refusal;
-    if (this.state.pendingConfIndex > this.state.log.applied) {
-      return this.reject(
-        "confChangePending",
-        `a membership change at index ${this.state.pendingConfIndex} is not applied yet`,
-      );
-    }
-    const problem = checkConfChange(this.state.membership, cc);
-    if (problem !== null) return this.reject("invalidConfChange", problem);
-    const index = this.state.log.lastIndex() + 1;
-    this.state.pendingConfIndex = index;
-    appendAsLeader(this.state, [{ term: this.state.term, index, type: EntryType.ConfChange, data }]);
-    return { ok: true, firstIndex: index, term: this.state.term };
-  }
-
-  private checkCanPropose(count: number, bytes: number): ProposeResult | null {
-    if (this.state.role !== "leader") return this.reject("notLeader", "this node is not the leader");
-    if (this.state.leadTransferee !== null) {
-      return this.reject("transferring", `leadership is being transferred to ${this.state.leadTransferee}`);
-    }
-    const uncommitted = this.state.log.lastIndex() - this.state.log.committed;
-    if (uncommitted + count > this.state.config.maxUncommittedEntries) {
-      return this.reject("tooManyUncommitted", `${uncommitted} entries are not committed yet`);
-    }
-    if (
-      this.state.uncommittedBytes > 0 &&
-      this.state.uncommittedBytes + bytes > this.state.config.maxUncommittedBytes
-    ) {
-      return this.reject("tooManyUncommitted", `${this.state.uncommittedBytes} bytes are not committed yet`);
-    }
-    return null;
-  }
-
-  private reject(reason: ProposeRejection, detail: string): ProposeResult {
-    return { ok: false, reason, leader: this.state.leader, detail };
+    return proposeMembershipChange(this.state, cc);
   }
 
   /** Hand leadership to `to` (a caught-up voter); abandoned after an election timeout. */
@@ -479,12 +427,6 @@ export class RaftCore {
   firstLogIndex(): number {
     return this.state.log.firstIndex();
   }
-}
-
-function sumBytes(items: readonly Uint8Array[]): number {
-  let n = 0;
-  for (const d of items) n += d.byteLength;
-  return n;
 }
 
 function sameHardState(a: HardState, b: HardState): boolean {
