@@ -1,4 +1,5 @@
 import { assert } from "./assert.js";
+import { applyConfChangeEntry } from "./conf-changes.js";
 import { resolveConfig, type RaftConfig, type RaftConfigInput } from "./config.js";
 import type {
   PeerStatus,
@@ -18,8 +19,7 @@ import {
 } from "./elections.js";
 import { handleHeartbeat } from "./heartbeats.js";
 import { leaderReadIndex } from "./leader-reads.js";
-import { applyConfChange, decodeConfChange, findMember } from "./membership.js";
-import { Progress } from "./progress.js";
+import { findMember } from "./membership.js";
 import { proposeCommands, proposeMembershipChange } from "./proposals.js";
 import {
   bcastAppend,
@@ -28,7 +28,6 @@ import {
   handleHeartbeatResponse,
   handleSnapshotResponse,
   maybeCommit,
-  replicateTo,
 } from "./replication.js";
 import { handleSnapshotChunk, recordLocalSnapshot } from "./snapshots.js";
 import { CoreState, EMPTY_DATA } from "./state.js";
@@ -322,49 +321,13 @@ export class RaftCore {
     for (const e of rd.committedEntries) {
       if (e.index <= this.state.log.applied) continue; // superseded by an installed snapshot
       this.state.log.applied = e.index;
-      if (e.type === EntryType.ConfChange) this.applyConfChangeEntry(e);
+      if (e.type === EntryType.ConfChange) applyConfChangeEntry(this.state, e);
     }
     if (this.state.role === "leader") {
       const self = this.state.progress.get(this.state.id);
       if (self !== undefined && self.maybeUpdate(this.state.log.stableIndex) && maybeCommit(this.state))
         bcastAppend(this.state);
     }
-  }
-
-  private applyConfChangeEntry(e: Entry): void {
-    const cc = decodeConfChange(e.data);
-    const before = this.state.membership;
-    this.state.membership = applyConfChange(this.state.membership, cc);
-    // Bounded: pruned at every snapshot, and at most one change per applied entry in between.
-    this.state.confHistory.push({ index: e.index, before, membership: this.state.membership });
-    if (this.state.role !== "leader") {
-      if (this.state.role === "follower" || this.state.role === "learner")
-        this.state.role = this.state.promotable() ? "follower" : "learner";
-      // A (pre)candidate that has just applied its own removal must stop campaigning:
-      // otherwise the votes in flight could make a non-member leader (found by the
-      // simulation campaign, seed 9860; becomeLeader crashed on its missing progress).
-      else if (!this.state.promotable()) becomeFollower(this.state, this.state.term, null);
-      return;
-    }
-    if (cc.type === "remove" && cc.nodeId === this.state.id) {
-      // A removed leader steps down; the rest elect a new one.
-      becomeFollower(this.state, this.state.term, null);
-      return;
-    }
-    if (cc.type === "addLearner") {
-      const pr = new Progress(cc.nodeId, "learner", this.state.log.lastIndex() + 1);
-      pr.recentActive = true;
-      this.state.progress.set(cc.nodeId, pr);
-    } else if (cc.type === "promote") {
-      const pr = this.state.progress.get(cc.nodeId);
-      if (pr !== undefined) pr.role = "voter";
-    } else {
-      this.state.progress.delete(cc.nodeId);
-      if (this.state.leadTransferee === cc.nodeId) this.state.leadTransferee = null;
-    }
-    // The quorum changed: maybe more is committed now.
-    if (maybeCommit(this.state)) bcastAppend(this.state);
-    else if (cc.type === "addLearner") replicateTo(this.state, cc.nodeId, true);
   }
 
   // -------------------------------------------------------------------------
