@@ -1,5 +1,4 @@
 import { assert } from "./assert.js";
-import { applyConfChangeEntry } from "./conf-changes.js";
 import { resolveConfig, type RaftConfig, type RaftConfigInput } from "./config.js";
 import type {
   PeerStatus,
@@ -21,28 +20,25 @@ import { handleHeartbeat } from "./heartbeats.js";
 import { leaderReadIndex } from "./leader-reads.js";
 import { findMember } from "./membership.js";
 import { proposeCommands, proposeMembershipChange } from "./proposals.js";
+import { advanceReady, isReady, takeMessagesNotWaitingForWrite, takeReady } from "./ready.js";
 import {
-  bcastAppend,
   handleAppend,
   handleAppendResponse,
   handleHeartbeatResponse,
   handleSnapshotResponse,
-  maybeCommit,
 } from "./replication.js";
 import { handleSnapshotChunk, recordLocalSnapshot } from "./snapshots.js";
 import { CoreState, EMPTY_DATA } from "./state.js";
 import { onTick } from "./ticks.js";
-import {
-  EntryType,
-  type ConfChange,
-  type Entry,
-  type HardState,
-  type Message,
-  type NodeId,
-  type ReadIndexRequest,
-  type Ready,
-  type ReadyOptions,
-  type Snapshot,
+import type {
+  ConfChange,
+  Entry,
+  Message,
+  NodeId,
+  ReadIndexRequest,
+  Ready,
+  ReadyOptions,
+  Snapshot,
 } from "./types.js";
 
 export type {
@@ -234,57 +230,13 @@ export class RaftCore {
   // Ready / advance
   // -------------------------------------------------------------------------
 
-  private currentHardState(): HardState {
-    return { term: this.state.term, vote: this.state.vote, commit: this.state.log.committed };
-  }
-
   hasReady(o?: ReadyOptions): boolean {
-    if (this.state.outstandingReady !== null) return false;
-    const hs = this.currentHardState();
-    return (
-      this.state.outbox.length > 0 ||
-      this.state.readStates.length > 0 ||
-      this.state.log.stableIndex < this.state.log.lastIndex() ||
-      (o?.takeCommitted !== false && this.state.log.applied < this.state.log.committed) ||
-      this.state.pendingInstall !== null ||
-      this.state.pendingLocalSnapshot !== null ||
-      !sameHardState(hs, this.state.persistedHardState)
-    );
+    return isReady(this.state, o);
   }
 
   /** Take what must be persisted, sent and applied. Call advance() when done. */
   ready(o?: ReadyOptions): Ready {
-    assert(this.state.outstandingReady === null, "ready() called before advance() of the previous Ready");
-    const hs = this.currentHardState();
-    const entries =
-      this.state.log.stableIndex < this.state.log.lastIndex()
-        ? this.state.log.slice(this.state.log.stableIndex + 1, this.state.log.lastIndex() + 1)
-        : [];
-    const committedEntries =
-      o?.takeCommitted !== false && this.state.log.applied < this.state.log.committed
-        ? this.state.log.slice(
-            this.state.log.applied + 1,
-            this.state.log.committed + 1,
-            this.state.config.maxApplyEntries,
-          )
-        : [];
-    const rd: Ready = {
-      hardState: sameHardState(hs, this.state.persistedHardState) ? null : hs,
-      entries,
-      snapshot: this.state.pendingInstall,
-      committedEntries,
-      messages: this.state.outbox,
-      readStates: this.state.readStates,
-      compactedThrough: this.state.pendingCompactedThrough,
-      localSnapshot: this.state.pendingLocalSnapshot,
-    };
-    this.state.outbox = [];
-    this.state.readStates = [];
-    this.state.pendingInstall = null;
-    this.state.pendingLocalSnapshot = null;
-    this.state.pendingCompactedThrough = 0;
-    this.state.outstandingReady = rd;
-    return rd;
+    return takeReady(this.state, o);
   }
 
   /**
@@ -296,38 +248,12 @@ export class RaftCore {
    * for longer than an election timeout, and a healthy leader was deposed.
    */
   takeEarlyMessages(): Message[] {
-    if (this.state.outbox.length === 0) return [];
-    const termDurable = this.state.term === this.state.persistedHardState.term;
-    const early: Message[] = [];
-    const rest: Message[] = [];
-    for (const m of this.state.outbox) {
-      const leaderSafe = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
-      (leaderSafe || (m.type === "heartbeatResp" && termDurable) ? early : rest).push(m);
-    }
-    this.state.outbox = rest;
-    return early;
+    return takeMessagesNotWaitingForWrite(this.state);
   }
 
   /** The Ready's writes are durable and its committed entries applied. */
   advance(rd: Ready): void {
-    assert(this.state.outstandingReady === rd, "advance() of a Ready that is not the outstanding one");
-    this.state.outstandingReady = null;
-    if (rd.hardState !== null) this.state.persistedHardState = rd.hardState;
-    const last = rd.entries[rd.entries.length - 1];
-    // If our tail was replaced meanwhile, the terms differ and nothing becomes stable.
-    if (last !== undefined && this.state.log.matchTerm(last.index, last.term)) {
-      this.state.log.stableIndex = Math.max(this.state.log.stableIndex, last.index);
-    }
-    for (const e of rd.committedEntries) {
-      if (e.index <= this.state.log.applied) continue; // superseded by an installed snapshot
-      this.state.log.applied = e.index;
-      if (e.type === EntryType.ConfChange) applyConfChangeEntry(this.state, e);
-    }
-    if (this.state.role === "leader") {
-      const self = this.state.progress.get(this.state.id);
-      if (self !== undefined && self.maybeUpdate(this.state.log.stableIndex) && maybeCommit(this.state))
-        bcastAppend(this.state);
-    }
+    advanceReady(this.state, rd);
   }
 
   // -------------------------------------------------------------------------
@@ -390,8 +316,4 @@ export class RaftCore {
   firstLogIndex(): number {
     return this.state.log.firstIndex();
   }
-}
-
-function sameHardState(a: HardState, b: HardState): boolean {
-  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
 }
