@@ -156,6 +156,8 @@ export class RaftqNode implements ApiContext {
         electionTimeoutMinTicks: ticks(config.electionTimeoutMinMs),
         electionTimeoutMaxTicks: ticks(config.electionTimeoutMaxMs),
         heartbeatTicks: ticks(config.heartbeatIntervalMs),
+        // Followers learn a new commit index with the next append, or a tick (10 ms) later.
+        commitNoticeOnTick: true,
       },
       hasState ? persisted : undefined,
     );

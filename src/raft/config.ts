@@ -34,6 +34,17 @@ export interface RaftConfig {
   readonly maxUncommittedEntries: number;
   /** Uncommitted entry bytes the leader accepts before refusing proposals. */
   readonly maxUncommittedBytes: number;
+  /**
+   * When the commit index moves, a follower that already holds the entries
+   * learns it with the next append, or at the next tick at the latest (true);
+   * or at once, in an append of its own (false, etcd's way). At one request in
+   * flight the notice and its answer were 4 of 8 peer messages per request;
+   * deferred, the next request's append carries it (3-node cluster on loopback,
+   * A/B of three rounds: 188 -> 207 requests/s, p50 4.4-4.9 -> 4.0-4.2 ms, node
+   * CPU per request -11%). Followers then apply up to a tick later when the
+   * cluster is idle; the leader's answers are not delayed.
+   */
+  readonly commitNoticeOnTick: boolean;
   /** Committed entries handed to the application per Ready. */
   readonly maxApplyEntries: number;
   /** Entries kept behind a snapshot so slightly lagging followers avoid InstallSnapshot. */
@@ -62,6 +73,7 @@ export const DEFAULT_RAFT_CONFIG = {
   maxInflightBytes: 32 * 1024 * 1024,
   maxUncommittedEntries: 16 * 1024,
   maxUncommittedBytes: 64 * 1024 * 1024,
+  commitNoticeOnTick: false,
   maxApplyEntries: 4096,
   snapshotTailEntries: 200,
   snapshotChunkBytes: 1024 * 1024,

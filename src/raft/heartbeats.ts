@@ -26,6 +26,7 @@ export function bcastHeartbeat(s: CoreState, readContext: number): void {
       readContext,
     };
     s.send(m);
+    if (m.commit > pr.commitSent) pr.commitSent = m.commit;
   }
 }
 

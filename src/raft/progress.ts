@@ -28,6 +28,8 @@ export class Progress {
   snapshotAckedBytes = 0;
   snapshotSentBytes = 0;
   snapshotLastSendTick = 0;
+  /** Highest commit index this follower was told, in an append or a heartbeat. */
+  commitSent = 0;
   /** match when the previous heartbeat response arrived (stalled-window detection). */
   private matchAtLastHeartbeat = -1;
 

@@ -92,7 +92,9 @@ export function advanceReady(s: CoreState, rd: Ready): void {
   }
   if (s.role === "leader") {
     const self = s.progress.get(s.id);
-    if (self !== undefined && self.maybeUpdate(s.log.stableIndex) && maybeCommit(s)) bcastAppend(s);
+    if (self !== undefined && self.maybeUpdate(s.log.stableIndex) && maybeCommit(s)) {
+      if (!s.config.commitNoticeOnTick) bcastAppend(s);
+    }
   }
 }
 

@@ -73,6 +73,7 @@ function sendAppend(s: CoreState, to: NodeId, sendIfEmpty: boolean): boolean {
     commit: s.log.committed,
   };
   s.send(m);
+  if (m.commit > pr.commitSent) pr.commitSent = m.commit;
   const last = entries.length > 0 ? entries[entries.length - 1]!.index : prevIndex;
   pr.sentAppend(last, entryBytes(entries), entries.length);
   return true;
@@ -81,6 +82,18 @@ function sendAppend(s: CoreState, to: NodeId, sendIfEmpty: boolean): boolean {
 /** Every follower gets what it lacks, or at least an empty append (e.g. to learn the new commit index). */
 export function bcastAppend(s: CoreState): void {
   for (const id of s.progress.keys()) if (id !== s.id) replicateTo(s, id, true);
+}
+
+/**
+ * Leader, each tick (with commitNoticeOnTick): a follower that holds entries
+ * it was not told are committed gets an append now (new entries, or an empty
+ * one carrying the commit index) unless its window is full.
+ */
+export function sendOwedCommitNotices(s: CoreState): void {
+  for (const pr of s.progress.values()) {
+    if (pr.id === s.id || pr.state !== "replicate") continue;
+    if (pr.commitSent < Math.min(s.log.committed, pr.match)) replicateTo(s, pr.id, true);
+  }
 }
 
 /** Leader: a follower's answer to an append moves its progress, backs up after a rejection, may commit. */
@@ -114,7 +127,7 @@ export function handleAppendResponse(s: CoreState, m: AppendResponse): void {
     pr.becomeProbe();
     pr.becomeReplicate();
   }
-  if (maybeCommit(s)) bcastAppend(s);
+  if (maybeCommit(s) && !s.config.commitNoticeOnTick) bcastAppend(s);
   else replicateTo(s, m.from, false);
   if (m.from === s.leadTransferee && pr.match === s.log.lastIndex()) {
     s.send({ type: "timeoutNow", from: s.id, to: m.from, term: s.term });

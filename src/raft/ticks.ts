@@ -1,5 +1,6 @@
 import { becomeFollower, campaign, quorumActive, sendVoteRequests } from "./elections.js";
 import { bcastHeartbeat } from "./heartbeats.js";
+import { sendOwedCommitNotices } from "./replication.js";
 import { retransmitSnapshots } from "./snapshots.js";
 import type { CoreState } from "./state.js";
 
@@ -54,4 +55,5 @@ function tickLeader(s: CoreState): void {
     bcastHeartbeat(s, s.readIndexQueue.heartbeatContext());
     retransmitSnapshots(s);
   }
+  if (s.config.commitNoticeOnTick) sendOwedCommitNotices(s);
 }

@@ -2,7 +2,7 @@
 // of the runtime around the core (apply queue, snapshots, Ready loop) that need peers
 // but no sockets. Messages are delivered on a later turn of the event loop, in order.
 import pino from "pino";
-import { RaftCore, type Message, type NodeId } from "../../src/raft/index.js";
+import { RaftCore, type Message, type NodeId, type RaftConfigInput } from "../../src/raft/index.js";
 import { Replica } from "../../src/node/replica.js";
 import type { SnapshotOutput, SnapshotPhase, StateMachine } from "../../src/node/state-machine.js";
 import { MemoryStorage } from "../../src/storage/index.js";
@@ -45,6 +45,8 @@ export class CountingMachine implements StateMachine {
 class Network {
   readonly handlers = new Map<NodeId, (m: Message) => void>();
   delivered = 0;
+  /** Messages delivered, by type ("append" split into "append" and "append(empty)"). */
+  readonly deliveredByType = new Map<string, number>();
 
   transportFor(id: NodeId): Transport {
     return {
@@ -55,6 +57,8 @@ class Network {
             const h = this.handlers.get(m.to);
             if (h !== undefined) {
               this.delivered++;
+              const kind = m.type === "append" && m.entries.length === 0 ? "append(empty)" : m.type;
+              this.deliveredByType.set(kind, (this.deliveredByType.get(kind) ?? 0) + 1);
               h(m);
             }
           }
@@ -78,12 +82,13 @@ export interface InProcessClusterOptions {
   /** Committed entries waiting to be applied at which a node's apply queue is full. */
   readonly applyPauseItems?: number;
   readonly snapshotThreshold?: number;
+  readonly raft?: Partial<RaftConfigInput>;
 }
 
 /** Three voters ticking every 5 ms (election timeout 75-150 ms, heartbeat 25 ms). */
 export class InProcessCluster {
   readonly nodes: InProcessNode[] = [];
-  private readonly net = new Network();
+  readonly net = new Network();
 
   static async start(o: InProcessClusterOptions = {}): Promise<InProcessCluster> {
     const c = new InProcessCluster();
@@ -97,6 +102,7 @@ export class InProcessCluster {
         initialMembers: members,
         // Deterministic per node, different between nodes: no split votes forever.
         random: () => (seed = (seed * 16807) % 2147483647) / 2147483647,
+        ...o.raft,
       });
       const replica = new Replica({
         core,

@@ -45,6 +45,7 @@ export function runSeed(opts: SeedRunOptions): SeedRunResult {
     raft: {
       snapshotTailEntries: setup.rng.pick([0, 5, 20]),
       snapshotChunkBytes: setup.rng.pick(opts.snapshotChunkBytes ?? [3, 64, 4096]),
+      commitNoticeOnTick: setup.rng.pick([false, true]),
     },
     ...(opts.app ? { app: opts.app } : {}),
   });
