@@ -82,7 +82,7 @@ export interface ListJobsFilter {
   /**
    * Wait for a ReadIndex round before each page, so the listing reflects every write
    * acknowledged before the call, whichever node answers. Default false: the node's
-   * applied state, which on a follower may be up to ~10 ms behind the leader.
+   * applied state, which on a follower is usually within ~10 ms of the leader (longer while it catches up).
    */
   linearizable?: boolean;
 }

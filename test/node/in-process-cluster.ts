@@ -44,7 +44,6 @@ export class CountingMachine implements StateMachine {
 
 class Network {
   readonly handlers = new Map<NodeId, (m: Message) => void>();
-  delivered = 0;
   /** Messages delivered, by type ("append" split into "append" and "append(empty)"). */
   readonly deliveredByType = new Map<string, number>();
 
@@ -56,7 +55,6 @@ class Network {
           for (const m of batch) {
             const h = this.handlers.get(m.to);
             if (h !== undefined) {
-              this.delivered++;
               const kind = m.type === "append" && m.entries.length === 0 ? "append(empty)" : m.type;
               this.deliveredByType.set(kind, (this.deliveredByType.get(kind) ?? 0) + 1);
               h(m);
