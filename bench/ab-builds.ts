@@ -7,6 +7,7 @@
 //   git worktree add --detach /tmp/old <commit> && ln -s "$PWD/node_modules" /tmp/old/
 //   (cd /tmp/old && npx tsc -p tsconfig.build.json --outDir "$OLDPWD/dist/ab-old")
 // Run: BUILDS=ab-old,ab-new ROUNDS=3 SECS=8 INFLIGHT=1,256 npx tsx bench/ab-builds.ts
+// INFLIGHT entries are SubmitJob calls in flight, or `<calls>x<jobs>` for SubmitJobs batches (16x100).
 import { join } from "node:path";
 import { BenchCluster, REPO_ROOT } from "./lib/cluster.js";
 import { measureSubmit } from "./cluster-submit.js";
@@ -15,7 +16,10 @@ import { harnessWithoutSourceMaps } from "./lib/build.js";
 const builds = (process.env.BUILDS ?? "ab-old,ab-new").split(",");
 const rounds = Number(process.env.ROUNDS ?? 3);
 const seconds = Number(process.env.SECS ?? 6);
-const inFlights = (process.env.INFLIGHT ?? "1,256").split(",").map(Number);
+const cases = (process.env.INFLIGHT ?? "1,256").split(",").map((c) => {
+  const [calls, jobs] = c.split("x").map(Number);
+  return { inFlight: calls!, batch: jobs ?? 0, label: jobs === undefined ? `${calls}` : `${calls} x${jobs}` };
+});
 
 harnessWithoutSourceMaps();
 const rates = new Map<string, number[]>();
@@ -27,17 +31,19 @@ for (let round = 1; round <= rounds; round++) {
     });
     try {
       const leader = await c.waitForLeader();
-      for (const n of inFlights) {
+      for (const { inFlight, batch, label } of cases) {
         const r = await measureSubmit(c, leader, {
           group: "ab",
-          name: `${build} ${n}`,
-          inFlight: n,
-          batch: 0,
+          name: `${build} ${label}`,
+          inFlight,
+          batch,
           seconds,
           warmupMs: 1000,
-          tag: `ab${n}`,
+          // As cluster-submit.ts: SubmitJobs from at most two processes.
+          ...(batch > 0 && { processes: Math.min(inFlight, 2) }),
+          tag: `ab${inFlight}-${batch}`,
         });
-        const key = `${build}, ${n} in flight`;
+        const key = `${build}, ${label} in flight`;
         rates.set(key, [...(rates.get(key) ?? []), Math.round(r.rate ?? 0)]);
         console.log(
           `round ${round} ${key}: ${Math.round(r.rate ?? 0)}/s p50 ${r.p50?.toFixed(2)} ms p99 ${r.p99?.toFixed(1)} ms`,

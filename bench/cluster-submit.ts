@@ -22,59 +22,81 @@ export function processesFor(inFlight: number): number {
   return 4;
 }
 
-/** One measured window: `inFlight` calls split over processes; returns a row. */
-export async function measureSubmit(
-  c: BenchCluster,
-  leader: string,
-  o: {
-    group: string;
-    name: string;
-    inFlight: number;
-    batch: number;
-    seconds: number;
-    warmupMs: number;
-    processes?: number;
-    target?: "leader" | "all";
-    tag: string;
-  },
-): Promise<Row> {
+/** What a window of submits is aimed at: the addresses to send to and the server processes to meter. */
+export interface SubmitTarget {
+  addresses: string[];
+  /** Server processes by label (the leader marked `*`), for CPU use. */
+  pids: Map<string, number | null>;
+  /** Elections seen so far (compared before and after the window); absent: not counted. */
+  leaderChanges?: () => Promise<number>;
+  /** What the settings line says the calls went to. */
+  describe: string;
+}
+
+export interface WindowOptions {
+  group: string;
+  name: string;
+  inFlight: number;
+  batch: number;
+  seconds: number;
+  warmupMs: number;
+  processes?: number;
+  tag: string;
+}
+
+/** One measured window: `inFlight` calls split over load-generator processes; returns a row. */
+export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Row> {
   const procs = Math.min(o.processes ?? processesFor(o.inFlight), o.inFlight);
-  const targets = o.target === "all" ? c.nodes.map((n) => n.address) : [c.node(leader).address];
   const configs: LoadConfig[] = Array.from({ length: procs }, (_, i) => ({
     ...DEFAULT_LOAD,
     mode: "submit",
-    targets,
+    targets: t.addresses,
     inFlight: Math.floor(o.inFlight / procs) + (i < o.inFlight % procs ? 1 : 0),
     batch: o.batch,
     tag: `${o.tag}-${i}`,
   }));
   const g = await LoadGens.spawn(configs);
-  const pids = new Map<string, number | null>(
-    c.nodes.map((n) => [n.id === leader ? `${n.id}*` : n.id, n.proc?.pid ?? null]),
-  );
+  const pids = new Map(t.pids);
   g.pids().forEach((p, i) => pids.set(`lg${i + 1}`, p));
-  const changes0 = await c.leaderChanges();
+  const changes0 = (await t.leaderChanges?.()) ?? 0;
   g.go(o.warmupMs, o.seconds * 1000);
   await new Promise((r) => setTimeout(r, o.warmupMs));
   const meter = cpuMeter(pids);
   const results = await g.collect();
   const m = merge(results);
-  const leaderChanges = (await c.leaderChanges()) - changes0;
+  const changes = t.leaderChanges === undefined ? null : (await t.leaderChanges()) - changes0;
   const cpu = { ...meter() };
   m.loadgenCpu.forEach((v, i) => (cpu[`lg${i + 1}`] = Math.round(v)));
   const what = o.batch === 0 ? "SubmitJob" : `SubmitJobs x${o.batch}`;
   return row({
     group: o.group,
     name: o.name,
-    settings: `${what}, ${o.inFlight} in flight over ${procs} client process(es), 128-byte payloads, to ${o.target === "all" ? "all nodes" : "the leader"}, ${o.seconds} s after ${o.warmupMs} ms warm-up, 3 nodes, RocksDB sync on`,
+    settings: `${what}, ${o.inFlight} in flight over ${procs} client process(es), 128-byte payloads, to ${t.describe}, ${o.seconds} s after ${o.warmupMs} ms warm-up`,
     rate: m.rate,
     p50: m.latency.p50,
     p99: m.latency.p99,
     max: m.latency.max,
     errors: m.errors,
     cpu,
-    extra: { jobs: m.ok, calls: m.calls, leader_changes: leaderChanges },
+    extra: { jobs: m.ok, calls: m.calls, ...(changes !== null && { leader_changes: changes }) },
   });
+}
+
+/** One measured window against a raftq cluster (to its leader, or to every node). */
+export async function measureSubmit(
+  c: BenchCluster,
+  leader: string,
+  o: WindowOptions & { target?: "leader" | "all" },
+): Promise<Row> {
+  return measureLoad(
+    {
+      addresses: o.target === "all" ? c.nodes.map((n) => n.address) : [c.node(leader).address],
+      pids: new Map(c.nodes.map((n) => [n.id === leader ? `${n.id}*` : n.id, n.proc?.pid ?? null])),
+      leaderChanges: () => c.leaderChanges(),
+      describe: `${o.target === "all" ? "all nodes" : "the leader"}, 3 nodes, RocksDB sync on`,
+    },
+    o,
+  );
 }
 
 export async function runSubmit(c: BenchCluster, o: SubmitOptions): Promise<Row[]> {

@@ -4,7 +4,7 @@
 //
 //   npm run bench                    full run (about 10-15 minutes on 2 cores)
 //   npm run bench -- --quick         seconds-scale smoke run for CI
-//   npm run bench -- --only submit,failover   (submit, e2e, failover, scale, etcd)
+//   npm run bench -- --only submit,failover   (submit, e2e, failover, scale, etcd, floor)
 //   npm run bench -- --out results.json       (default: $TMPDIR/raftq-bench-<time>.json)
 //   npm run bench -- --micro         also run the single-process micro benchmarks in bench/
 // Environment: BENCH_SECONDS, BENCH_E2E_JOBS, BENCH_KILLS, BENCH_DEPTH (see each bench/cluster-*.ts).
@@ -17,6 +17,7 @@ import { runFailover } from "./cluster-failover.js";
 import { runScale } from "./cluster-scale.js";
 import { runSubmit } from "./cluster-submit.js";
 import { etcdAvailable, runEtcd } from "./compare-etcd.js";
+import { runWireFloor } from "./wire-floor.js";
 import { buildProduct, harnessWithoutSourceMaps } from "./lib/build.js";
 import { BenchCluster, REPO_ROOT } from "./lib/cluster.js";
 import { loadLine, machineLine } from "./lib/procstat.js";
@@ -29,7 +30,7 @@ const flag = (name: string): string | undefined => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const only = new Set((flag("--only") ?? "submit,e2e,failover,scale,etcd").split(","));
+const only = new Set((flag("--only") ?? "submit,e2e,failover,scale,etcd,floor").split(","));
 const out =
   flag("--out") ?? join(tmpdir(), `raftq-bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
 
@@ -85,6 +86,7 @@ await section("e2e", () => withCluster((c) => runE2e(c, { quick })));
 await section("failover", () => withCluster((c) => runFailover(c, { quick })));
 await section("scale", () => withCluster((c) => runScale(c, { quick })));
 await section("etcd", () => runEtcd({ quick }));
+await section("floor", () => runWireFloor({ quick }));
 
 if (argv.includes("--micro")) {
   for (const m of MICRO) {
@@ -112,6 +114,10 @@ const batchBest = rows
   .filter((r) => r.group === "submit" && r.name.startsWith("SubmitJobs"))
   .sort((a, b) => (b.rate ?? 0) - (a.rate ?? 0))[0];
 const e2eBest = rows.filter((r) => r.group === "e2e").sort((a, b) => (b.rate ?? 0) - (a.rate ?? 0))[0];
+const floorRow = inflights.map((n) => find("floor", new RegExp(`^null SubmitJob ${n} in flight`)));
+const floorBatchBest = rows
+  .filter((r) => r.group === "floor" && r.name.startsWith("null SubmitJobs"))
+  .sort((a, b) => (b.rate ?? 0) - (a.rate ?? 0))[0];
 const fo = find("failover", /kill/);
 const etcdFo = find("etcd", /kill/);
 
@@ -120,6 +126,7 @@ const peers = table(
   [
     ["raftq SubmitJob to leader (this run)", ...raftqRow.map((r, i) => cell(r, i === 0 || i === 3))],
     ["etcd Put to leader (this run)", ...etcdRow.map((r, i) => cell(r, i === 0 || i === 3))],
+    ["a JobService that does nothing (this run)", ...floorRow.map((r, i) => cell(r, i === 0 || i === 3))],
     [
       "etcd 3.4 Put to leader (issue, published)",
       "392/s, p50 2.2 ms",
@@ -150,17 +157,17 @@ const goals = table(
     goal(
       "SubmitJob @256 >= 2x etcd Put @256 (same run)",
       raftqRow[3]?.rate != null && etcd256 !== null ? raftqRow[3].rate >= 2 * etcd256 : null,
-      `${cell(raftqRow[3])} vs etcd ${etcd256 === null ? "-" : int(etcd256) + "/s"} (published 2,684/s)`,
+      `${cell(raftqRow[3])} vs etcd ${etcd256 === null ? "-" : int(etcd256) + "/s"} (published 2,684/s); wire ceiling ${cell(floorRow[3])}`,
     ),
     goal(
       "SubmitJobs >= 100,000 jobs/s",
       batchBest?.rate != null ? batchBest.rate >= 100_000 : null,
-      `${cell(batchBest)} (${batchBest?.name ?? "-"})`,
+      `${cell(batchBest)} (${batchBest?.name ?? "-"}); wire ceiling ${cell(floorBatchBest)}`,
     ),
     goal(
       "latency @1 in flight below etcd's (p50)",
       raftqRow[0]?.p50 != null && etcd1 !== null ? raftqRow[0].p50 < etcd1 : null,
-      `${ms(raftqRow[0]?.p50 ?? NaN)} vs etcd ${ms(etcd1 ?? NaN)} (published 2.2 ms)`,
+      `${ms(raftqRow[0]?.p50 ?? NaN)} vs etcd ${ms(etcd1 ?? NaN)} (published 2.2 ms); wire floor ${ms(floorRow[0]?.p50 ?? NaN)}`,
     ),
     goal(
       "end to end >= 2x NATS work queue (2 x 5,213 jobs/s)",
