@@ -10,11 +10,19 @@
  *   connections survive); new connections are accepted and stalled too. Heal
  *   resumes them.
  * - "sever": open connections are reset and new ones are refused until healed.
- * - delayMs > 0 (with "ok"): each chunk is held that long, order preserved.
+ * - delayMs > 0 (with "ok"): each chunk is held that long. Bytes keep their
+ *   order in every case, as TCP's do: a chunk never overtakes one still held,
+ *   also after the delay is lowered or healed (a later chunk would otherwise be
+ *   written at once, ahead of the held ones, and a reordered HTTP/2 stream can
+ *   decode as wrong but valid frames: HPACK's shared header table makes one
+ *   response's headers read as another's, e.g. a gRPC status of another call).
  */
 import { createServer, connect, type Server, type Socket } from "node:net";
 
 export type LinkMode = "ok" | "stall" | "sever";
+
+/** Chunks one direction of a delayed connection may hold (a bound: a flood on a slow link is cut). */
+const MAX_HELD_CHUNKS = 100_000;
 
 interface Pair {
   readonly client: Socket;
@@ -100,10 +108,21 @@ export class LinkProxy {
   }
 
   private forward(src: Socket, dst: Socket): void {
-    let releaseAt = 0;
+    // Chunks held for the delay, oldest first, drained by one timer so they leave in order.
+    const held: { chunk: Buffer; releaseAt: number }[] = [];
+    let timer: NodeJS.Timeout | null = null;
+    const pump = (): void => {
+      timer = null;
+      const now = Date.now();
+      while (held.length > 0 && held[0]!.releaseAt <= now) {
+        const { chunk } = held.shift()!;
+        if (!dst.destroyed) dst.write(chunk);
+      }
+      if (held.length > 0) timer = setTimeout(pump, held[0]!.releaseAt - now);
+    };
     src.on("data", (chunk: Buffer) => {
       this.bytes += chunk.length;
-      if (this.delay <= 0) {
+      if (this.delay <= 0 && held.length === 0) {
         if (!dst.write(chunk)) {
           src.pause();
           dst.once("drain", () => {
@@ -112,12 +131,23 @@ export class LinkProxy {
         }
         return;
       }
-      const now = Date.now();
-      releaseAt = Math.max(releaseAt, now + this.delay);
-      setTimeout(() => {
-        if (!dst.destroyed) dst.write(chunk);
-      }, releaseAt - now);
+      // Never before a chunk still held: release times only grow.
+      const releaseAt = Math.max(held.at(-1)?.releaseAt ?? 0, Date.now() + this.delay);
+      if (held.length >= MAX_HELD_CHUNKS) {
+        // A bound on what a delayed link holds: past it the link is cut, as a full network buffer would drop.
+        this.dropConnectionOf(src);
+        return;
+      }
+      held.push({ chunk, releaseAt });
+      timer ??= setTimeout(pump, releaseAt - Date.now());
     });
+    src.once("close", () => {
+      if (timer !== null) clearTimeout(timer);
+    });
+  }
+
+  private dropConnectionOf(socket: Socket): void {
+    for (const p of this.pairs) if (p.client === socket || p.upstream === socket) this.drop(p);
   }
 
   private drop(p: Pair): void {

@@ -441,7 +441,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
             } else if (!stopping && Date.now() < endAt && random() < 0.002) {
               // Go silent for longer than the liveness window: our jobs get requeued.
               silentUntil = Date.now() + LIVENESS_MS + 1000 + random() * 1000;
-              nem(`worker ${workerId} goes silent for ${silentUntil - Date.now()} ms`);
+              nem(`worker ${workerId} goes silent for ${Math.round(silentUntil - Date.now())} ms`);
             }
           }, 100);
           stream.on("close", () => clearInterval(poll));
