@@ -31,6 +31,8 @@ export type Op =
       jobId?: string;
       duplicate?: boolean;
       error?: string;
+      /** The error's message (gRPC details), to tell apart answers with the same code. */
+      detail?: string;
     }
   | {
       kind: "complete";
@@ -44,6 +46,8 @@ export type Op =
       outcome: Outcome;
       duplicate?: boolean;
       error?: string;
+      /** The error's message (gRPC details), to tell apart answers with the same code. */
+      detail?: string;
     }
   | {
       kind: "cancel";
@@ -55,6 +59,8 @@ export type Op =
       outcome: Outcome;
       cancelled?: boolean;
       error?: string;
+      /** The error's message (gRPC details), to tell apart answers with the same code. */
+      detail?: string;
     }
   | {
       kind: "read";
@@ -67,6 +73,8 @@ export type Op =
       job?: JobView;
       notFound?: boolean;
       error?: string;
+      /** The error's message (gRPC details), to tell apart answers with the same code. */
+      detail?: string;
     }
   | {
       kind: "assigned";

@@ -121,6 +121,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       const cl = c.client(node, service) as unknown as Record<string, Unary>;
       cl[method]!.call(cl, req, { deadline: Date.now() + ms }, (e, r) => (e ? rej(e) : res(r as T)));
     });
+  /** What the error said (gRPC details), bounded: kept in the history of a failing run. */
+  const detailOf = (e: unknown): string => {
+    const err = e as { details?: unknown; message?: unknown };
+    const text = typeof err.details === "string" ? err.details : String(err.message ?? e);
+    return text.length > 300 ? `${text.slice(0, 300)}...` : text;
+  };
   const codeName = (e: unknown): string => {
     const code = (e as { code?: number }).code;
     const names = [
@@ -238,6 +244,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
                   completeMs: Date.now(),
                   outcome: outcomeOf(codeName(e)),
                   error: codeName(e),
+                  detail: detailOf(e),
                 });
               }
             }
@@ -253,6 +260,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
               completeMs: Date.now(),
               outcome: outcomeOf(code),
               error: code,
+              detail: detailOf(e),
             });
             await sleep(20 + random() * 80);
           }
@@ -302,6 +310,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
               completeMs: Date.now(),
               outcome: "unknown",
               error: code,
+              detail: detailOf(e),
             });
         }
       }
@@ -384,6 +393,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
                 completeMs: Date.now(),
                 outcome,
                 error: code,
+                detail: detailOf(e),
               });
               if (outcome === "fail") return;
               await sleep(50 + random() * 100);
