@@ -15,6 +15,16 @@ export interface SubmitOptions {
   batchInFlight?: number[];
 }
 
+/**
+ * The cases every submit section measures (raftq, etcd, the do-nothing server), so their rows
+ * line up: SubmitJob (or Put) calls in flight, and SubmitJobs x100 calls in flight.
+ */
+export function submitCases(quick: boolean): { inFlight: number[]; batchInFlight: number[] } {
+  return quick
+    ? { inFlight: [1, 16], batchInFlight: [4] }
+    : { inFlight: [1, 16, 64, 256], batchInFlight: [1, 4, 16] };
+}
+
 /** How many client processes for a given number of calls in flight. */
 export function processesFor(inFlight: number): number {
   if (inFlight <= 1) return 1;
@@ -102,8 +112,8 @@ export async function measureSubmit(
 export async function runSubmit(c: BenchCluster, o: SubmitOptions): Promise<Row[]> {
   const seconds = o.seconds ?? Number(process.env.BENCH_SECONDS ?? (o.quick ? 2 : 10));
   const warmupMs = o.quick ? 300 : 1500;
-  const inFlight = o.inFlight ?? (o.quick ? [1, 16] : [1, 16, 64, 256]);
-  const batchInFlight = o.batchInFlight ?? (o.quick ? [4] : [1, 4, 16]);
+  const inFlight = o.inFlight ?? submitCases(o.quick).inFlight;
+  const batchInFlight = o.batchInFlight ?? submitCases(o.quick).batchInFlight;
   const rows: Row[] = [];
   for (const n of inFlight) {
     const leader = await c.waitForLeader();

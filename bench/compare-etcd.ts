@@ -14,7 +14,7 @@ import { cpuMeter, DEFAULT_LOAD, LoadGens, merge } from "./lib/loadgens.js";
 import type { LoadConfig } from "./lib/loadgen.js";
 import { machineLine } from "./lib/procstat.js";
 import { printRows, row, type Row } from "./lib/report.js";
-import { processesFor } from "./cluster-submit.js";
+import { processesFor, submitCases } from "./cluster-submit.js";
 
 const PROTO = join(import.meta.dirname, "lib/etcd-kv.proto");
 
@@ -216,7 +216,7 @@ export async function runEtcd(o: { quick: boolean; seconds?: number; kills?: num
   const rows: Row[] = [];
   const e = await EtcdCluster.start();
   try {
-    for (const n of o.quick ? [1, 16] : [1, 16, 64, 256]) {
+    for (const n of submitCases(o.quick).inFlight) {
       const leader = await e.leader();
       const procs = processesFor(n);
       const cfgs: LoadConfig[] = Array.from({ length: procs }, (_, i) => ({

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { runE2e } from "./cluster-e2e.js";
 import { runFailover } from "./cluster-failover.js";
 import { runScale } from "./cluster-scale.js";
-import { runSubmit } from "./cluster-submit.js";
+import { runSubmit, submitCases } from "./cluster-submit.js";
 import { etcdAvailable, runEtcd } from "./compare-etcd.js";
 import { runWireFloor } from "./wire-floor.js";
 import { buildProduct, harnessWithoutSourceMaps } from "./lib/build.js";
@@ -76,9 +76,9 @@ const section = async (name: string, fn: () => Promise<Row[]>): Promise<void> =>
 // A fresh cluster for every submit case, so no case runs against the backlog of the one before.
 await section("submit", async () => {
   const out: Row[] = [];
-  for (const n of quick ? [1, 16] : [1, 16, 64, 256])
+  for (const n of submitCases(quick).inFlight)
     out.push(...(await withCluster((c) => runSubmit(c, { quick, inFlight: [n], batchInFlight: [] }))));
-  for (const n of quick ? [4] : [1, 4, 16])
+  for (const n of submitCases(quick).batchInFlight)
     out.push(...(await withCluster((c) => runSubmit(c, { quick, inFlight: [], batchInFlight: [n] }))));
   return out;
 });

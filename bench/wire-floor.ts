@@ -12,7 +12,7 @@ import { machineLine } from "./lib/procstat.js";
 import { printRows, type Row } from "./lib/report.js";
 import { isMain } from "./lib/standalone.js";
 import { harnessWithoutSourceMaps } from "./lib/build.js";
-import { measureLoad } from "./cluster-submit.js";
+import { measureLoad, submitCases } from "./cluster-submit.js";
 
 const NULL_SERVICE = join(import.meta.dirname, "lib/null-job-service.ts");
 
@@ -45,8 +45,8 @@ export async function runWireFloor(o: FloorOptions): Promise<Row[]> {
     };
     const rows: Row[] = [];
     const cases = [
-      ...(o.inFlight ?? (o.quick ? [1, 16] : [1, 16, 64, 256])).map((n) => ({ n, batch: 0 })),
-      ...(o.batchInFlight ?? (o.quick ? [4] : [1, 4, 16])).map((n) => ({ n, batch: 100 })),
+      ...(o.inFlight ?? submitCases(o.quick).inFlight).map((n) => ({ n, batch: 0 })),
+      ...(o.batchInFlight ?? submitCases(o.quick).batchInFlight).map((n) => ({ n, batch: 100 })),
     ];
     for (const { n, batch } of cases) {
       const r = await measureLoad(target, {
