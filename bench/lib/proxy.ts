@@ -50,7 +50,8 @@ export class LinkProxy {
       server.listen(port, "127.0.0.1", () => res());
     });
     this.server = server;
-    this.port = port;
+    // The bound port (port 0 asks the system for a free one).
+    this.port = (server.address() as { port: number }).port;
   }
 
   get state(): string {

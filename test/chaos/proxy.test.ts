@@ -28,12 +28,8 @@ async function throughProxy(): Promise<{ proxy: LinkProxy; client: Socket; recei
   const sinkPort = (sink.address() as { port: number }).port;
   const proxy = new LinkProxy("a", "b", { host: "127.0.0.1", port: sinkPort });
   proxies.push(proxy);
-  // Port 0 is not allowed by listen(port) here: find a free one through a throwaway server.
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((r) => probe.close(() => r()));
-  await proxy.listen(port);
+  await proxy.listen(0);
+  const port = proxy.port;
   const client = connect({ host: "127.0.0.1", port, noDelay: true });
   sockets.push(client);
   await new Promise<void>((r) => client.once("connect", () => r()));
