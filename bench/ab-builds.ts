@@ -39,8 +39,6 @@ for (let round = 1; round <= rounds; round++) {
           batch,
           seconds,
           warmupMs: 1000,
-          // As cluster-submit.ts: SubmitJobs from at most two processes.
-          ...(batch > 0 && { processes: Math.min(inFlight, 2) }),
           tag: `ab${inFlight}-${batch}`,
         });
         const key = `${build}, ${label} in flight`;

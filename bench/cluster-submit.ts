@@ -25,8 +25,12 @@ export function submitCases(quick: boolean): { inFlight: number[]; batchInFlight
     : { inFlight: [1, 16, 64, 256], batchInFlight: [1, 4, 16] };
 }
 
-/** How many client processes for a given number of calls in flight. */
-export function processesFor(inFlight: number): number {
+/**
+ * How many client processes for a given number of calls in flight. SubmitJobs batches
+ * (batch > 0) come from at most two: each call already carries many jobs.
+ */
+export function processesFor(inFlight: number, batch = 0): number {
+  if (batch > 0) return Math.min(inFlight, 2);
   if (inFlight <= 1) return 1;
   if (inFlight <= 16) return 2;
   return 4;
@@ -56,7 +60,7 @@ export interface WindowOptions {
 
 /** One measured window: `inFlight` calls split over load-generator processes; returns a row. */
 export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Row> {
-  const procs = Math.min(o.processes ?? processesFor(o.inFlight), o.inFlight);
+  const procs = Math.min(o.processes ?? processesFor(o.inFlight, o.batch), o.inFlight);
   const configs: LoadConfig[] = Array.from({ length: procs }, (_, i) => ({
     ...DEFAULT_LOAD,
     mode: "submit",
@@ -140,7 +144,6 @@ export async function runSubmit(c: BenchCluster, o: SubmitOptions): Promise<Row[
         batch: 100,
         seconds,
         warmupMs,
-        processes: Math.min(n, 2),
         tag: `b${n}`,
       }),
     );

@@ -56,8 +56,6 @@ export async function runWireFloor(o: FloorOptions): Promise<Row[]> {
         batch,
         seconds,
         warmupMs,
-        // As cluster-submit.ts: SubmitJobs from at most two processes.
-        ...(batch > 0 && { processes: Math.min(n, 2) }),
         tag: `f${batch}-${n}`,
       });
       rows.push(r);
@@ -65,8 +63,9 @@ export async function runWireFloor(o: FloorOptions): Promise<Row[]> {
     }
     return rows;
   } finally {
-    server.disconnect();
-    await new Promise<void>((r) => (server.exitCode !== null ? r() : server.once("exit", () => r())));
+    const exited = server.exitCode !== null || server.signalCode !== null;
+    if (server.connected) server.disconnect(); // the service exits when its parent lets go
+    if (!exited) await new Promise<void>((r) => server.once("exit", () => r()));
   }
 }
 
