@@ -2,20 +2,16 @@
 // goes on persisting, acknowledging and answering heartbeats. When both followers of
 // a 3-node cluster cannot apply (say both replay a long log after a restart), the
 // leader must keep its quorum and go on committing.
-import { afterEach, describe, expect, it } from "vitest";
-import { InProcessCluster } from "./in-process-cluster.js";
+import { describe, expect, it } from "vitest";
+import { clustersStoppedAfterEach } from "./in-process-cluster.js";
 
 const command = (i: number) => new TextEncoder().encode(`c${i}`);
 
 describe("apply backpressure", () => {
-  let c: InProcessCluster | null = null;
-  afterEach(async () => {
-    await c?.stop();
-    c = null;
-  });
+  const clusters = clustersStoppedAfterEach();
 
   it("followers that cannot apply still acknowledge: the leader keeps its quorum and commits", async () => {
-    c = await InProcessCluster.start({ applyPauseItems: 20, snapshotThreshold: 5 });
+    const c = await clusters.start({ applyPauseItems: 20, snapshotThreshold: 5 });
     const leader = c.leader()!;
     const term = leader.replica.core.status().term;
     const followers = c.followers();

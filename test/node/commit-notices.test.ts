@@ -1,8 +1,8 @@
 // The node runs its core with commitNoticeOnTick: at one request in flight the next
 // request's append tells the followers about the previous commit, instead of an empty
 // append of its own (and its answer) per request. Counted on three in-process replicas.
-import { afterEach, describe, expect, it } from "vitest";
-import { InProcessCluster } from "./in-process-cluster.js";
+import { describe, expect, it } from "vitest";
+import { clustersStoppedAfterEach, type InProcessCluster } from "./in-process-cluster.js";
 
 /** Proposals one at a time for 500 ms; the empty appends delivered meanwhile. */
 async function oneInFlight(c: InProcessCluster) {
@@ -20,21 +20,17 @@ async function oneInFlight(c: InProcessCluster) {
 }
 
 describe("commit notices at one request in flight", () => {
-  let c: InProcessCluster | null = null;
-  afterEach(async () => {
-    await c?.stop();
-    c = null;
-  });
+  const clusters = clustersStoppedAfterEach();
 
   it("etcd's way: an empty append to each follower per request", async () => {
-    c = await InProcessCluster.start({ raft: { commitNoticeOnTick: false } });
+    const c = await clusters.start({ raft: { commitNoticeOnTick: false } });
     const r = await oneInFlight(c);
     expect(r.requests).toBeGreaterThan(20);
     expect(r.empty).toBeGreaterThanOrEqual(2 * (r.requests - 1));
   });
 
   it("with commitNoticeOnTick: the next append carries it; empty appends only on ticks", async () => {
-    c = await InProcessCluster.start({ raft: { commitNoticeOnTick: true } });
+    const c = await clusters.start({ raft: { commitNoticeOnTick: true } });
     const r = await oneInFlight(c);
     expect(r.requests).toBeGreaterThan(20);
     // At most one notice per follower per tick (5 ms): ~200 in 500 ms, whatever the rate.
@@ -42,6 +38,6 @@ describe("commit notices at one request in flight", () => {
     expect(r.empty).toBeLessThan(r.requests);
     // Every follower still applies everything, a tick later at most.
     const last = c.leader()!.machine.appliedIndex;
-    await c.waitFor(() => c!.nodes.every((n) => n.machine.appliedIndex >= last), 2000, "followers to apply");
+    await c.waitFor(() => c.nodes.every((n) => n.machine.appliedIndex >= last), 2000, "followers to apply");
   });
 });

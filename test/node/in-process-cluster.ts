@@ -2,6 +2,7 @@
 // of the runtime around the core (apply queue, snapshots, Ready loop) that need peers
 // but no sockets. Messages are delivered on a later turn of the event loop, in order.
 import pino from "pino";
+import { afterEach } from "vitest";
 import { RaftCore, type Message, type NodeId, type RaftConfigInput } from "../../src/raft/index.js";
 import { Replica } from "../../src/node/replica.js";
 import type { SnapshotOutput, SnapshotPhase, StateMachine } from "../../src/node/state-machine.js";
@@ -146,4 +147,24 @@ export class InProcessCluster {
   async stop(): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.replica.stop()));
   }
+}
+
+/**
+ * For a test file: `const clusters = clustersStoppedAfterEach();` at describe level, then
+ * `const c = await clusters.start(...)` in a test; the cluster is stopped after that test.
+ */
+export function clustersStoppedAfterEach(): {
+  start(o?: InProcessClusterOptions): Promise<InProcessCluster>;
+} {
+  const started: InProcessCluster[] = [];
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((c) => c.stop()));
+  });
+  return {
+    async start(o) {
+      const c = await InProcessCluster.start(o);
+      started.push(c);
+      return c;
+    },
+  };
 }
