@@ -187,8 +187,8 @@ export function maybeCommit(s: CoreState): boolean {
   s.log.commitTo(q);
   for (let i = before + 1; i <= q; i++) s.uncommittedBytes -= s.log.entry(i)?.data.byteLength ?? 0;
   if (s.uncommittedBytes < 0) s.uncommittedBytes = 0;
-  if (before < q)
-    for (const r of s.readIndexQueue.takeAwaitingCommit()) leaderReadIndex(s, r.requestId, r.from);
+  // q > before here: reads that waited for this term's first commit can go ahead.
+  for (const r of s.readIndexQueue.takeAwaitingCommit()) leaderReadIndex(s, r.requestId, r.from);
   return true;
 }
 
