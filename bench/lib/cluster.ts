@@ -1,7 +1,7 @@
 /**
  * Real `raftq node` processes on loopback for benchmarks and chaos runs:
  * free ports, RocksDB data dirs, kill -9 / SIGSTOP / restart / wipe by pid,
- * optional TCP proxies on every directed peer link, per-node log files, and
+ * optional proxies that can cut, stall or delay each directed peer link, per-node log files, and
  * CPU use from /proc. Every process started here is stopped by stop().
  */
 import * as grpc from "@grpc/grpc-js";
@@ -14,7 +14,9 @@ import { join, resolve } from "node:path";
 import { callUnary } from "../../src/wire/unary.js";
 import { loadRaftqProto, type RaftqPackage } from "../../src/wire/proto.js";
 import { cpuSample, rssBytes, type CpuSample } from "./procstat.js";
-import { LinkProxy } from "./proxy.js";
+import { NodeProxy } from "./node-proxy.js";
+import type { LinkProxy } from "./proxy.js";
+import { connectionsTo, socketOwnersVisible } from "./socket-owner.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const MAIN_SOURCE = join(REPO_ROOT, "src/cli/main.ts");
@@ -88,7 +90,7 @@ export interface ClusterOptions {
   size?: number;
   /** Extra `raftq node` flags for every node. */
   extraArgs?: string[];
-  /** Put a LinkProxy on every directed peer link. */
+  /** Put a NodeProxy in front of every node: each directed peer link can then be cut, stalled or delayed. */
   proxies?: boolean;
   /** Keep logs and data here instead of a fresh temp dir (removed by stop() unless keep). */
   baseDir?: string;
@@ -104,6 +106,8 @@ export interface ClusterOptions {
 export class BenchCluster {
   readonly nodes: NodeProc[] = [];
   readonly links = new Map<string, LinkProxy>(); // "a>b"
+  /** With proxies: the proxy in front of each node, by node id. */
+  readonly proxies = new Map<string, NodeProxy>();
   baseDir = "";
   private readonly clients = new Map<string, grpc.Client>();
 
@@ -141,24 +145,37 @@ export class BenchCluster {
       });
     }
     if (this.opts.proxies === true) {
-      for (const a of this.nodes)
-        for (const b of this.nodes) {
-          if (a === b) continue;
-          const p = new LinkProxy(a.id, b.id, { host: "127.0.0.1", port: b.grpcPort });
-          await p.listen(await freePort());
-          this.links.set(`${a.id}>${b.id}`, p);
-        }
+      if (!(await socketOwnersVisible()))
+        throw new Error("proxied peer links need Linux's /proc/net/tcp to tell which node dialled");
+      const pids = (): Map<number, string> =>
+        new Map(this.nodes.flatMap((n) => (n.proc?.pid !== undefined ? [[n.proc.pid, n.id] as const] : [])));
+      for (const b of this.nodes) {
+        const proxy = new NodeProxy(b.id, { host: "127.0.0.1", port: b.grpcPort }, pids);
+        await proxy.listen(0);
+        this.proxies.set(b.id, proxy);
+        for (const a of this.nodes) if (a !== b) this.links.set(`${a.id}>${b.id}`, proxy.link(a.id));
+      }
     }
   }
 
-  /** Node `id`'s --peers: itself directly, the others through their proxies when there are proxies. */
-  peersFor(id: string): string {
+  /**
+   * Node `id`'s --peers. With proxies every node names every node (itself too) by that
+   * node's proxy, so all memberships agree on the addresses (see NodeProxy).
+   */
+  peersFor(_id: string): string {
     return this.nodes
       .map((n) => {
-        const link = this.links.get(`${id}>${n.id}`);
-        return `${n.id}=${link ? `127.0.0.1:${link.port}` : n.address}`;
+        const proxy = this.proxies.get(n.id);
+        return `${n.id}=${proxy ? `127.0.0.1:${proxy.port}` : n.address}`;
       })
       .join(",");
+  }
+
+  /** Peer connections that go around the proxies (node to node's real gRPC port): "pid>port" each. */
+  async bypasses(): Promise<string[]> {
+    if (this.proxies.size === 0) return [];
+    const pids = this.nodes.flatMap((n) => (n.proc?.pid !== undefined ? [n.proc.pid] : []));
+    return connectionsTo(pids, new Set(this.nodes.map((n) => n.grpcPort)));
   }
 
   node(id: string): NodeProc {
@@ -391,7 +408,7 @@ export class BenchCluster {
         clearTimeout(t);
       }),
     );
-    await Promise.all([...this.links.values()].map((l) => l.close()));
+    await Promise.all([...this.proxies.values()].map((p) => p.close()));
     await Promise.all(
       this.nodes.map((n) => new Promise<void>((res) => (n.log ? n.log.end(() => res()) : res()))),
     );

@@ -1,7 +1,9 @@
 /**
- * A user-space TCP proxy for one directed peer link (a -> b): node a's
- * --peers entry for b points here, so the chaos harness can cut, stall or
- * delay that link without root or network namespaces.
+ * A user-space TCP proxy for one directed peer link (a -> b), so the chaos
+ * harness can cut, stall or delay that link without root or network
+ * namespaces. In a cluster the link takes the connections that node b's
+ * NodeProxy (node-proxy.ts) finds were dialled by node a; on its own
+ * (listen()) it takes every connection to its port.
  *
  * Modes:
  * - "ok": bytes flow through.
@@ -44,7 +46,7 @@ export class LinkProxy {
   ) {}
 
   async listen(port: number): Promise<void> {
-    const server = createServer({ noDelay: true }, (client) => this.accept(client));
+    const server = createServer({ noDelay: true }, (client) => this.adopt(client));
     await new Promise<void>((res, rej) => {
       server.once("error", rej);
       server.listen(port, "127.0.0.1", () => res());
@@ -89,8 +91,9 @@ export class LinkProxy {
     if (s !== null) await new Promise<void>((res) => s.close(() => res()));
   }
 
-  private accept(client: Socket): void {
-    if (this.mode === "sever") {
+  /** Carry `client` (a connection on a -> b) to b, under this link's mode and delay. */
+  adopt(client: Socket): void {
+    if (this.mode === "sever" || client.destroyed) {
       client.destroy();
       return;
     }
@@ -105,7 +108,7 @@ export class LinkProxy {
     if (this.mode === "stall") {
       client.pause();
       upstream.pause();
-    }
+    } else client.resume(); // a NodeProxy holds connections paused while it finds their source
   }
 
   private forward(src: Socket, dst: Socket): void {

@@ -423,6 +423,7 @@ export class Replica {
       const restored = (): void => {
         this.snapshots.restored(data.byteLength);
         this.waiters.failThrough(metadata.index);
+        this.o.logger.info({ index: metadata.index, bytes: data.byteLength }, "snapshot installed");
       };
       if (sm.restoreSteps === undefined) {
         sm.restore(data, metadata.index);

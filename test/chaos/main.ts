@@ -17,7 +17,9 @@ for (let i = 0; i < runs; i++) {
   console.log(`chaos run ${i + 1}/${runs}: seed ${seed}, ${durationS} s of faults`);
   const t0 = Date.now();
   const r = await runChaos({ seed, durationMs: durationS * 1000, keep: argv.includes("--keep") });
-  console.log(`  stats: ${JSON.stringify(r.stats)}`);
+  console.log(
+    `  stats: ${JSON.stringify(r.stats)}; snapshots installed from a leader: ${r.snapshotsInstalled}`,
+  );
   for (const w of r.warnings) console.log(`  warning: ${w}`);
   if (r.ok) console.log(`  PASS in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   else {

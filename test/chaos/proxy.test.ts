@@ -5,6 +5,7 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { LinkProxy } from "../../bench/lib/proxy.js";
+import { sleep, until } from "./lib/wait.js";
 
 const sockets: Socket[] = [];
 const servers: Server[] = [];
@@ -34,16 +35,6 @@ async function throughProxy(): Promise<{ proxy: LinkProxy; client: Socket; recei
   sockets.push(client);
   await new Promise<void>((r) => client.once("connect", () => r()));
   return { proxy, client, received: () => got };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await sleep(5);
-  }
 }
 
 describe("LinkProxy", () => {
