@@ -1,0 +1,97 @@
+// `npm run bench -- --quick` is the benchmark's smoke run for CI (issue 6): it must run
+// every cluster section end to end and write its JSON, or the benchmark rots unseen
+// between the long runs. Nothing here is about speed: the assertions are that each
+// section measured something, that no job was lost on the way to the workers, and that
+// every kill of the leader was followed by an acknowledged write.
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const REPO_ROOT = resolve(import.meta.dirname, "../..");
+/** The etcd section needs an etcd binary CI does not install; the others need only the repo. */
+const SECTIONS = ["submit", "e2e", "failover", "scale", "floor"];
+const RUN_LIMIT_MS = 600_000;
+
+interface BenchRow {
+  group: string;
+  name: string;
+  rate: number | null;
+  extra: Record<string, number | string>;
+}
+interface BenchFile {
+  quick: boolean;
+  rows: BenchRow[];
+}
+
+let dir = "";
+let pid: number | undefined;
+
+afterAll(async () => {
+  // The bench stops its own nodes; if it is still running (timeout), end its whole process group.
+  if (pid !== undefined) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  if (dir !== "") await rm(dir, { recursive: true, force: true });
+});
+
+async function runQuickBench(out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "bench/run.ts", "--quick", "--only", SECTIONS.join(","), "--out", out],
+    { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  pid = child.pid;
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-20_000)));
+  const code = await new Promise<number | null>((res) => child.once("exit", (c) => res(c)));
+  pid = undefined;
+  return { code, stdout, stderr };
+}
+
+describe("npm run bench -- --quick", () => {
+  it(
+    "runs every cluster section, writes the JSON, and loses no job",
+    async () => {
+      dir = await mkdtemp(join(tmpdir(), "raftq-bench-quick-"));
+      const out = join(dir, "bench.json");
+      const { code, stdout, stderr } = await runQuickBench(out);
+      expect(code, `bench exited ${code}; stderr tail:\n${stderr}`).toBe(0);
+      expect(stdout).toContain("== goals (reported, never asserted)");
+
+      const file = JSON.parse(await readFile(out, "utf8")) as BenchFile;
+      expect(file.quick).toBe(true);
+      const group = (g: string): BenchRow[] => file.rows.filter((r) => r.group === g);
+      for (const g of SECTIONS) expect(group(g).length, `rows of section ${g}`).toBeGreaterThan(0);
+
+      for (const r of [...group("submit"), ...group("floor")]) {
+        expect(r.rate, r.name).toBeGreaterThan(0);
+        expect(Number(r.extra.jobs), r.name).toBeGreaterThan(0);
+      }
+      for (const r of group("e2e")) {
+        expect(Number(r.extra.submitted), r.name).toBeGreaterThan(0);
+        expect(r.extra.completed, r.name).toBe(r.extra.submitted);
+        expect(r.extra.completedByWorkers, r.name).toBe(r.extra.submitted);
+      }
+      const [failover] = group("failover");
+      const samples = String(failover!.extra.samples).split(",").map(Number);
+      expect(samples.length).toBe(3); // --quick kills the leader 3 times
+      for (const s of samples) expect(s).toBeGreaterThan(0);
+
+      const scale = (prefix: string): BenchRow | undefined =>
+        group("scale").find((r) => r.name.startsWith(prefix));
+      expect(Number(scale("heap per pending job")?.extra.n1_bytes_per_job)).toBeGreaterThan(0);
+      const wiped = scale("wiped follower");
+      expect(Number(wiped?.extra.snapshots_installed)).toBeGreaterThanOrEqual(1);
+      expect(Number(wiped?.extra.caught_up_ms)).toBeGreaterThan(0);
+    },
+    RUN_LIMIT_MS,
+  );
+});
