@@ -7,7 +7,7 @@
  *   npx tsx bench/storage-snapshot-fsync.ts [--snapshot-mib 160] [--dir /var/tmp]   (or BENCH_SNAPSHOT_MIB)
  *
  * On ext4 (data=ordered) every fsync's journal commit waits for the dirty data of a file
- * being synced: this is why SnapshotFiles syncs in steps (see IO_STEP_BYTES there).
+ * being synced: this is why SnapshotFiles syncs in steps (see SYNC_STEP_BYTES there).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,6 +15,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { SnapshotFiles } from "../src/storage/snapshot-files.js";
+import { sleep } from "./lib/cluster.js";
+import { ms, summarize, table } from "./lib/stats.js";
 
 const RECORD_BYTES = 300;
 const ROUNDS = 3;
@@ -34,7 +36,7 @@ async function main(): Promise<void> {
     console.log(
       `snapshot file of ${mib} MiB written ${ROUNDS} times beside a thread doing ${RECORD_BYTES}-byte fdatasync'd appends (${dir})`,
     );
-    console.log("round  snapshot write ms  log fsyncs  p50 ms  p99 ms  max ms  over 10 ms");
+    const rows: string[][] = [];
     for (let round = 1; round <= ROUNDS; round++) {
       const writer = new Worker(LOG_WRITER, { eval: true, workerData: { dir } });
       await new Promise<void>((r) => writer.once("message", () => r())); // started
@@ -47,12 +49,19 @@ async function main(): Promise<void> {
       const lat = await new Promise<number[]>((r) => writer.once("message", r));
       await writer.terminate();
       files.removeAllBut(new Set([ref.file]));
-      lat.sort((a, b) => a - b);
-      const q = (p: number): string => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!.toFixed(2);
-      console.log(
-        `${String(round).padStart(5)}  ${writeMs.toFixed(0).padStart(17)}  ${String(lat.length).padStart(10)}  ${q(0.5).padStart(6)}  ${q(0.99).padStart(6)}  ${lat[lat.length - 1]!.toFixed(1).padStart(6)}  ${String(lat.filter((x) => x > 10).length).padStart(10)}`,
-      );
+      const l = summarize(lat);
+      const over10 = lat.filter((x) => x > 10).length;
+      rows.push([
+        String(round),
+        ms(writeMs),
+        String(l.count),
+        ms(l.p50),
+        ms(l.p99),
+        ms(l.max),
+        String(over10),
+      ]);
     }
+    console.log(table(["round", "snapshot write", "log fsyncs", "p50", "p99", "max", "over 10 ms"], rows));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -86,9 +95,5 @@ parentPort.postMessage("started");
   parentPort.postMessage(lat);
 })();
 `;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 await main();

@@ -159,10 +159,10 @@ export class BenchCluster {
   }
 
   /**
-   * Node `id`'s --peers. With proxies every node names every node (itself too) by that
-   * node's proxy, so all memberships agree on the addresses (see NodeProxy).
+   * Every node's --peers (the same list for all). With proxies every node names every node
+   * (itself too) by that node's proxy, so all memberships agree on the addresses (see NodeProxy).
    */
-  peersFor(_id: string): string {
+  peersFlag(): string {
     return this.nodes
       .map((n) => {
         const proxy = this.proxies.get(n.id);
@@ -207,7 +207,7 @@ export class BenchCluster {
       "--http-port",
       String(n.httpPort),
       "--peers",
-      this.peersFor(n.id),
+      this.peersFlag(),
       "--log-level",
       this.opts.logLevel ?? "warn",
       "--data-dir",
