@@ -96,7 +96,7 @@ export const NODE_OPTIONS: readonly NodeOption[] = [
   opt(
     "--data-dir",
     "(in memory)",
-    "where the node keeps its state (RocksDB in raft/, the latest snapshot in snap/); without it all state is lost on restart",
+    "where the node keeps its state (RocksDB in raft/, the latest snapshot in snap/, old ones being deleted in snap.trash/); without it all state is lost on restart",
     (c, v) => (c.dataDir = v === "" ? null : v),
   ),
   opt(

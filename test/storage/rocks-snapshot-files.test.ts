@@ -1,7 +1,16 @@
 // Snapshots in files next to RocksDB (src/storage/snapshot-files.ts): where the
 // bytes go, what a crash can leave behind, what damage is caught, and how a data
 // dir written by format v1 (snapshots as chunk records) is read and moved on.
-import { mkdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -19,6 +28,7 @@ import {
   CRC_BYTES,
 } from "../../src/storage/record-codec.js";
 import { RocksStorage, SNAPSHOT_SUBDIR } from "../../src/storage/rocks-storage.js";
+import { SnapshotFiles, TRASH_SUFFIX } from "../../src/storage/snapshot-files.js";
 import { entries, entry, expectFatal, snapshot } from "./conformance.js";
 import { snapshotFileNames, tempDataDir, withRawDb } from "./rocks-harness.js";
 
@@ -255,5 +265,69 @@ describe("RocksStorage snapshot files", () => {
     const dir = freshDir();
     await (await RocksStorage.open(dir)).close();
     expect(await formatVersion(dir)).toBe(2);
+  });
+});
+
+describe("SnapshotFiles deletion (rename into the trash, unlink in the background)", () => {
+  const trashOf = (dir: string): string => join(dir, SNAPSHOT_SUBDIR + TRASH_SUFFIX);
+
+  it("leaves only the kept files in snap/ when removeAllBut returns, and an empty trash once settled", async () => {
+    const dir = freshDir();
+    const files = SnapshotFiles.open(join(dir, SNAPSHOT_SUBDIR));
+    const old = await files.write(4, 1, new Uint8Array(2 * 1024 * 1024).fill(1), () => {});
+    const live = await files.write(8, 1, new Uint8Array(1000).fill(2), () => {});
+    writeFileSync(join(files.dir, "0000000000000009-0000000000000001-00000000.snap.tmp"), "half writ");
+
+    files.removeAllBut(new Set([live.file]));
+    expect(snapshotFileNames(dir)).toEqual([live.file]);
+    await files.settled();
+    expect(readdirSync(trashOf(dir))).toEqual([]);
+    expect(snapshotFileNames(dir)).toEqual([live.file]);
+    expect(old.file).not.toBe(live.file);
+  });
+
+  it("never deletes a file written again under a name that was just deleted", async () => {
+    // A staged snapshot abandoned and staged again has the same index, term and CRC, so the
+    // same name: an unlink by that name still pending in the background would remove the new
+    // file. Here the new file lands before the background work has had a turn.
+    const dir = freshDir();
+    const files = SnapshotFiles.open(join(dir, SNAPSHOT_SUBDIR));
+    const first = await files.write(12, 3, new Uint8Array(64 * 1024).fill(7), () => {});
+    files.removeAllBut(new Set());
+    writeFileSync(join(files.dir, first.file), "the same name, written again");
+    await files.settled();
+    expect(snapshotFileNames(dir)).toEqual([first.file]);
+    expect(readFileSync(join(files.dir, first.file), "utf8")).toBe("the same name, written again");
+  });
+
+  it("deletes every dead file even when more die at once than are unlinked in the background", async () => {
+    const dir = freshDir();
+    const files = SnapshotFiles.open(join(dir, SNAPSHOT_SUBDIR));
+    for (let i = 0; i < 20; i++)
+      writeFileSync(join(files.dir, `${String(i).padStart(16, "0")}-x.snap`), "old");
+    files.removeAllBut(new Set());
+    expect(snapshotFileNames(dir)).toEqual([]);
+    await files.settled();
+    expect(readdirSync(trashOf(dir))).toEqual([]);
+  });
+
+  it("empties at open a trash that a previous run left full", async () => {
+    const dir = freshDir();
+    const s = await RocksStorage.open(dir);
+    await s.write({ entries: entries(1, 6, 1), snapshot: snapshot(5, 1, 4000) });
+    await s.write({ snapshot: snapshot(6, 1, 4000) });
+    await s.close();
+    expect(readdirSync(trashOf(dir))).toEqual([]); // close waited for the unlink of the first file
+    writeFileSync(
+      join(trashOf(dir), "0-0000000000000005-0000000000000001-00000000.snap"),
+      "not yet unlinked",
+    );
+
+    const again = await RocksStorage.open(dir);
+    expect(readdirSync(trashOf(dir))).toEqual([]);
+    expect(snapshotFileNames(dir)).toHaveLength(1);
+    expect((await again.load()).snapshot!.metadata.index).toBe(6);
+    await again.close();
+    expect(existsSync(trashOf(dir))).toBe(true);
   });
 });
