@@ -57,6 +57,12 @@ interface JobRefs {
  */
 export class SnapshotScratch {
   jobs: (JobRecord | undefined)[] = [];
+  /**
+   * A job's mutable references at freeze time, by the job's position (undefined when it has
+   * none). An array, not a Map keyed by position: a Map of finished jobs rehashed whole each
+   * time it doubled, 12-26 ms at 64k entries, in one step.
+   */
+  refs: (JobRefs | undefined)[] = [];
   states = new Uint8Array(0);
   attempts = new Uint32Array(0);
   nums = new Float64Array(0);
@@ -82,7 +88,6 @@ export interface FrozenState {
   readonly scratch: SnapshotScratch;
   readonly epoch: number;
   readonly jobCount: number;
-  readonly refs: ReadonlyMap<number, JobRefs>;
   readonly queuePosition: ReadonlyMap<QueueRecord, number>;
   readonly defaultOptions: JobOptions;
   /** Lengths of the index lists held back to back in scratch.ids. */
@@ -91,8 +96,14 @@ export interface FrozenState {
   readonly keyEntries: readonly IdempotencyEntry[];
 }
 
-/** Jobs (or index entries) copied between yields of freezeSteps: ~2 ms of work with warm arrays. */
-const FREEZE_STEP_JOBS = 20_000;
+/**
+ * Jobs (or index entries) copied between yields of freezeSteps. The caller slices by time
+ * (several steps per slice), so a step only has to be short: 2,000 finished jobs (each with
+ * its worker and result to keep) take ~1.7 ms with warm arrays and up to ~5 ms cold, pending
+ * ones a tenth of that. At 20,000 a step took 17-51 ms alone, and on a node sharing its cores
+ * 100-250 ms: the event loop stalled at every snapshot (`npx tsx bench/jobs-snapshot-steps.ts`).
+ */
+const FREEZE_STEP_JOBS = 2_000;
 
 /** Upper bound of one job record's bytes besides its strings and byte fields (varints at their widest). */
 const JOB_RECORD_FIXED_BYTES = 160;
@@ -149,9 +160,8 @@ export function* freezeSteps(
   const jobCount = state.jobs.size;
   scratch.reserve(jobCount, idCount);
   const epoch = ++scratch.epoch;
-  const { jobs, states, attempts, nums, ids } = scratch;
+  const { jobs, refs, states, attempts, nums, ids } = scratch;
 
-  const refs = new Map<number, JobRefs>();
   let boundBytes = 16 + 9 * idCount + 5 * (state.queueRecords.size + state.workerRecords.size + 3);
   let i = 0;
   for (const job of state.jobs.values()) {
@@ -166,8 +176,9 @@ export function* freezeSteps(
     nums[at + READY_SEQ] = job.readySeq;
     boundBytes += JOB_RECORD_FIXED_BYTES + stringBytesAtMost(job.type.length) + job.payloadLength;
     if (job.idempotencyKey !== null) boundBytes += stringBytesAtMost(job.idempotencyKey.length);
-    if (job.workerId !== null || job.lastError !== null || job.result !== null) {
-      refs.set(i, { workerId: job.workerId, lastError: job.lastError, result: job.result });
+    if (job.workerId === null && job.lastError === null && job.result === null) refs[i] = undefined;
+    else {
+      refs[i] = { workerId: job.workerId, lastError: job.lastError, result: job.result };
       boundBytes += stringBytesAtMost((job.workerId?.length ?? 0) + (job.lastError?.length ?? 0));
       boundBytes += 5 + (job.result?.length ?? 0);
     }
@@ -210,7 +221,6 @@ export function* freezeSteps(
     scratch,
     epoch,
     jobCount,
-    refs,
     queuePosition,
     defaultOptions: state.defaultOptions,
     listLengths,
@@ -268,14 +278,17 @@ export function* encode(f: FrozenState, w: ByteWriter, stepBytes: number): Gener
     }
   } finally {
     // Let go of the records (jobs deleted since must not live on in the scratch).
-    if (s.epoch === f.epoch) s.jobs.fill(undefined, 0, f.jobCount);
+    if (s.epoch === f.epoch) {
+      s.jobs.fill(undefined, 0, f.jobCount);
+      s.refs.fill(undefined, 0, f.jobCount);
+    }
   }
 }
 
 function writeJob(w: ByteWriter, f: FrozenState, i: number): void {
   const s = f.scratch;
   const job = s.jobs[i]!;
-  const refs = f.refs.get(i);
+  const refs = s.refs[i];
   const at = i * NUMS_PER_JOB;
   let flags = 0;
   if (job.options !== f.defaultOptions) flags |= JobFlag.customOptions;

@@ -6,6 +6,7 @@ import {
   serializeChunks,
   serializeSteps,
   SnapshotError,
+  SnapshotScratch,
 } from "../../src/jobs/index.js";
 import { concat } from "../../src/jobs/snapshot.js";
 import { bytes, Harness } from "./harness.js";
@@ -152,6 +153,37 @@ describe("snapshots", () => {
     let r = steps.next();
     while (!r.done) r = steps.next();
     expect(Buffer.from(r.value).equals(Buffer.from(before))).toBe(true);
+  });
+
+  it("reuses one scratch across snapshots without carrying a job's worker, error or result to another", () => {
+    const scratch = new SnapshotScratch();
+    const run = (h: Harness): Uint8Array => {
+      const steps = serializeSteps(h.state, { scratch, stepBytes: 512 });
+      let r = steps.next();
+      while (!r.done) r = steps.next();
+      return r.value;
+    };
+    // First a state whose jobs all finished (each position holds a worker and a result or an
+    // error), then one of pending jobs only, through the same scratch.
+    const finished = new Harness();
+    finished.register("w1", ["q"], 100);
+    for (let i = 0; i < 30; i++) {
+      const id = finished.submit({ payload: bytes(`f${i}`) });
+      const token = finished.assign(id, "w1");
+      if (i % 2 === 0) finished.complete(id, "w1", token, bytes(`result ${i}`));
+      else finished.fail(id, "w1", token, false, `error ${i}`);
+    }
+    expect(finished.state.stats().byState).toMatchObject({ completed: 15, failed: 15 });
+    expect(Buffer.from(run(finished)).equals(Buffer.from(serialize(finished.state)))).toBe(true);
+    const pending = new Harness();
+    for (let i = 0; i < 30; i++) pending.submit({ payload: bytes(`p${i}`) });
+    const data = run(pending);
+    expect(Buffer.from(data).equals(Buffer.from(serialize(pending.state)))).toBe(true);
+    const restored = restore(data).listJobs({ limit: 100 }).jobs;
+    expect(restored).toHaveLength(30);
+    expect(restored.every((j) => j.workerId === null && j.result === null && j.lastError === null)).toBe(
+      true,
+    );
   });
 
   it("detects corruption: bad magic, flipped bits, truncation, wrong version", () => {
