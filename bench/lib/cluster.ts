@@ -381,7 +381,7 @@ export class BenchCluster {
     }
   }
 
-  /** Sum over running nodes of raftq_raft_leader_changes_total (elections seen; compare before/after). */
+  /** Sum over running nodes of raftq_raft_leader_changes_total (leaderships each learned of; compare before/after). */
   async leaderChanges(): Promise<number> {
     let sum = 0;
     for (const n of this.running()) sum += (await this.metric(n.id, "raftq_raft_leader_changes_total")) ?? 0;

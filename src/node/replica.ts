@@ -93,6 +93,8 @@ export class Replica {
   private readonly applyQueue: ApplyQueue;
   private readonly snapshots: SnapshotScheduler;
   private lastLeader: NodeId | null = null;
+  /** The last leadership (leader and term) this node learned of: what the leader-changes metric counts. */
+  private lastLeadership: { leader: NodeId; term: number } | null = null;
   private peersKey = "";
   /** A Ready's write is in flight: heartbeats and appends leave through sendEarlyMessages meanwhile. */
   private writing = false;
@@ -449,7 +451,13 @@ export class Replica {
     const st = this.core.status();
     if (st.leader !== this.lastLeader) {
       this.lastLeader = st.leader;
-      this.o.metrics?.leaderChanges.inc();
+      // A new leader, or a new term under the same one. A follower that lost touch with its
+      // leader and found the same one again (its PreVote round failed) saw no change.
+      const l = this.lastLeadership;
+      if (st.leader !== null && (l === null || l.leader !== st.leader || l.term !== st.term)) {
+        this.lastLeadership = { leader: st.leader, term: st.term };
+        this.o.metrics?.leaderChanges.inc();
+      }
       this.o.logger.info({ term: st.term, role: st.role, leader: st.leader }, "leader changed");
       if (st.role !== "leader") {
         // Proposals still queued can no longer be appended by us.

@@ -45,7 +45,7 @@ export class NodeMetrics {
     this.term = new Gauge({ name: "raftq_raft_term", help: "Current Raft term", registers: [r] });
     this.leaderChanges = new Counter({
       name: "raftq_raft_leader_changes_total",
-      help: "Times this node saw the leader change",
+      help: "Leaderships this node learned of (a new leader, or the same one in a new term); losing touch with the leader and finding it again counts nothing",
       registers: [r],
     });
     this.commitIndex = new Gauge({

@@ -5,6 +5,7 @@ import pino from "pino";
 import { afterEach } from "vitest";
 import { RaftCore, type Message, type NodeId, type RaftConfigInput } from "../../src/raft/index.js";
 import { Replica } from "../../src/node/replica.js";
+import { NodeMetrics } from "../../src/observability/metrics.js";
 import type { SnapshotOutput, SnapshotPhase, StateMachine } from "../../src/node/state-machine.js";
 import { MemoryStorage } from "../../src/storage/index.js";
 import type { Transport, TransportStats } from "../../src/transport/transport.js";
@@ -45,6 +46,8 @@ export class CountingMachine implements StateMachine {
 
 class Network {
   readonly handlers = new Map<NodeId, (m: Message) => void>();
+  /** Directed links ("n1>n2") whose messages are dropped. */
+  readonly cut = new Set<string>();
   /** Messages delivered, by type ("append" split into "append" and "append(empty)"). */
   readonly deliveredByType = new Map<string, number>();
 
@@ -55,7 +58,7 @@ class Network {
         setImmediate(() => {
           for (const m of batch) {
             const h = this.handlers.get(m.to);
-            if (h !== undefined) {
+            if (h !== undefined && !this.cut.has(`${m.from}>${m.to}`)) {
               const kind = m.type === "append" && m.entries.length === 0 ? "append(empty)" : m.type;
               this.deliveredByType.set(kind, (this.deliveredByType.get(kind) ?? 0) + 1);
               h(m);
@@ -75,6 +78,8 @@ export interface InProcessNode {
   readonly id: NodeId;
   readonly replica: Replica;
   readonly machine: CountingMachine;
+  /** With `metrics: true`, else null. */
+  readonly metrics: NodeMetrics | null;
 }
 
 export interface InProcessClusterOptions {
@@ -82,6 +87,8 @@ export interface InProcessClusterOptions {
   readonly applyPauseItems?: number;
   readonly snapshotThreshold?: number;
   readonly raft?: Partial<RaftConfigInput>;
+  /** Give every node a NodeMetrics registry (else none). */
+  readonly metrics?: boolean;
 }
 
 /** Three voters ticking every 5 ms (election timeout 75-150 ms, heartbeat 25 ms). */
@@ -95,6 +102,7 @@ export class InProcessCluster {
     const members = ids.map((id) => ({ id, address: `mem:${id}`, role: "voter" as const }));
     ids.forEach((id, i) => {
       const machine = new CountingMachine();
+      const metrics = o.metrics === true ? new NodeMetrics(id, "in-process") : null;
       let seed = i + 1;
       const core = new RaftCore({
         id,
@@ -109,7 +117,7 @@ export class InProcessCluster {
         transport: c.net.transportFor(id),
         stateMachine: machine,
         logger: pino({ level: "silent" }),
-        metrics: null,
+        metrics,
         tickMs: 5,
         maxPendingProposals: 256,
         proposalTimeoutMs: 5000,
@@ -120,7 +128,7 @@ export class InProcessCluster {
         },
         ...(o.applyPauseItems !== undefined && { applyPauseItems: o.applyPauseItems }),
       });
-      c.nodes.push({ id, replica, machine });
+      c.nodes.push({ id, replica, machine, metrics });
     });
     for (const n of c.nodes) n.replica.start();
     await c.waitFor(() => c.leader() !== undefined, 5000, "a leader");
