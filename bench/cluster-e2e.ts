@@ -78,6 +78,7 @@ export async function runE2e(c: BenchCluster, o: E2eOptions): Promise<Row[]> {
     );
     const meter = cpuMeter(pids);
     const changes0 = await c.leaderChanges();
+    const stalls0 = await c.eventLoopStalls();
     const t0 = Date.now();
     sg.go(0, 0);
     const sub = merge(await sg.collect());
@@ -113,6 +114,7 @@ export async function runE2e(c: BenchCluster, o: E2eOptions): Promise<Row[]> {
           completedByWorkers: work.ok,
           submitRate: Math.round(sub.rate),
           leader_changes: (await c.leaderChanges()) - changes0,
+          event_loop_stalls: (await c.eventLoopStalls()) - stalls0,
           seconds,
         },
       }),

@@ -41,8 +41,10 @@ export interface SubmitTarget {
   addresses: string[];
   /** Server processes by label (the leader marked `*`), for CPU use. */
   pids: Map<string, number | null>;
-  /** Elections seen so far (compared before and after the window); absent: not counted. */
+  /** Leaderships seen so far (compared before and after the window); absent: not counted. */
   leaderChanges?: () => Promise<number>;
+  /** Event-loop stalls of the servers so far (compared before and after); absent: not counted. */
+  eventLoopStalls?: () => Promise<number>;
   /** What the settings line says the calls went to. */
   describe: string;
 }
@@ -73,12 +75,14 @@ export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Ro
   const pids = new Map(t.pids);
   g.pids().forEach((p, i) => pids.set(`lg${i + 1}`, p));
   const changes0 = (await t.leaderChanges?.()) ?? 0;
+  const stalls0 = (await t.eventLoopStalls?.()) ?? 0;
   g.go(o.warmupMs, o.seconds * 1000);
   await new Promise((r) => setTimeout(r, o.warmupMs));
   const meter = cpuMeter(pids);
   const results = await g.collect();
   const m = merge(results);
   const changes = t.leaderChanges === undefined ? null : (await t.leaderChanges()) - changes0;
+  const stalls = t.eventLoopStalls === undefined ? null : (await t.eventLoopStalls()) - stalls0;
   const cpu = { ...meter() };
   m.loadgenCpu.forEach((v, i) => (cpu[`lg${i + 1}`] = Math.round(v)));
   const what = o.batch === 0 ? "SubmitJob" : `SubmitJobs x${o.batch}`;
@@ -92,7 +96,12 @@ export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Ro
     max: m.latency.max,
     errors: m.errors,
     cpu,
-    extra: { jobs: m.ok, calls: m.calls, ...(changes !== null && { leader_changes: changes }) },
+    extra: {
+      jobs: m.ok,
+      calls: m.calls,
+      ...(changes !== null && { leader_changes: changes }),
+      ...(stalls !== null && { event_loop_stalls: stalls }),
+    },
   });
 }
 
@@ -107,6 +116,7 @@ export async function measureSubmit(
       addresses: o.target === "all" ? c.nodes.map((n) => n.address) : [c.node(leader).address],
       pids: new Map(c.nodes.map((n) => [n.id === leader ? `${n.id}*` : n.id, n.proc?.pid ?? null])),
       leaderChanges: () => c.leaderChanges(),
+      eventLoopStalls: () => c.eventLoopStalls(),
       describe: `${o.target === "all" ? "all nodes" : "the leader"}, 3 nodes, RocksDB sync on`,
     },
     o,

@@ -383,8 +383,20 @@ export class BenchCluster {
 
   /** Sum over running nodes of raftq_raft_leader_changes_total (leaderships each learned of; compare before/after). */
   async leaderChanges(): Promise<number> {
+    return this.sumOverRunning("raftq_raft_leader_changes_total");
+  }
+
+  /**
+   * Sum over running nodes of raftq_event_loop_stalls_total (timers 100 ms or more late;
+   * compare before/after): a window with stalls has a node that held its event loop.
+   */
+  async eventLoopStalls(): Promise<number> {
+    return this.sumOverRunning("raftq_event_loop_stalls_total");
+  }
+
+  private async sumOverRunning(metric: string): Promise<number> {
     let sum = 0;
-    for (const n of this.running()) sum += (await this.metric(n.id, "raftq_raft_leader_changes_total")) ?? 0;
+    for (const n of this.running()) sum += (await this.metric(n.id, metric)) ?? 0;
     return sum;
   }
 
