@@ -12,6 +12,7 @@ import {
   type JobCommand,
   type JobStatusUpdate,
 } from "../src/jobs/index.js";
+import { registerWorkers } from "./lib/job-workers.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 500_000);
 const PAYLOAD_BYTES = 100;
@@ -102,16 +103,12 @@ function assignCompletePairs(perCommand: number): void {
   gc();
   const WORKERS = 100;
   const state = new JobQueueState(limits);
-  let index = 0;
-  for (let w = 0; w < WORKERS; w++) {
-    state.apply(++index, {
-      kind: "RegisterWorker",
-      nowMs: NOW_MS,
-      workerId: `worker-${w}`,
-      queues: ["emails"],
-      concurrency: 1000,
-    });
-  }
+  let index = registerWorkers(state, {
+    count: WORKERS,
+    queues: ["emails"],
+    concurrency: 1000,
+    nowMs: NOW_MS,
+  });
   const SUBMIT_BATCH = 1000;
   for (let b = 0; b < JOBS / SUBMIT_BATCH; b++) {
     state.apply(++index, {

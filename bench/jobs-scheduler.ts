@@ -3,6 +3,7 @@
 // Settings: BENCH_PENDING (1,000,000), BENCH_WORKERS (1,000), BENCH_PICK (1,000), BENCH_QUEUES (1 and 10).
 import { performance } from "node:perf_hooks";
 import { JobQueueState, makeLimits, pickAssignments, type JobStatusUpdate } from "../src/jobs/index.js";
+import { registerWorkers } from "./lib/job-workers.js";
 
 const PENDING = Number(process.env.BENCH_PENDING ?? 1_000_000);
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1_000);
@@ -13,21 +14,16 @@ const NOW_MS = 1_700_000_000_000;
 
 function run(queueCount: number, priorities: number): void {
   const state = new JobQueueState(makeLimits({ maxJobs: PENDING + 10 }));
-  let index = 0;
   const queues = Array.from({ length: queueCount }, (_, q) => `queue-${q}`);
-  for (let w = 0; w < WORKERS; w++) {
-    // Each worker serves up to 3 queues; concurrency 4 (4,000 slots in all).
-    const served = [
+  // Each worker serves up to 3 queues; concurrency 4 (4,000 slots in all).
+  let index = registerWorkers(state, {
+    count: WORKERS,
+    queues: (w) => [
       ...new Set([queues[w % queueCount]!, queues[(w * 7) % queueCount]!, queues[(w * 13) % queueCount]!]),
-    ];
-    state.apply(++index, {
-      kind: "RegisterWorker",
-      nowMs: NOW_MS,
-      workerId: `worker-${w}`,
-      queues: served,
-      concurrency: 4,
-    });
-  }
+    ],
+    concurrency: 4,
+    nowMs: NOW_MS,
+  });
   const payload = new Uint8Array(100);
   const BATCH = 10_000;
   for (let b = 0; b < PENDING / BATCH; b++) {

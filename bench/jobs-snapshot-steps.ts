@@ -12,6 +12,7 @@ import {
   type JobStatusUpdate,
 } from "../src/jobs/index.js";
 import { SNAPSHOT_STEP_BYTES } from "../src/node/job-machine.js";
+import { registerWorkers } from "./lib/job-workers.js";
 import { ms, table } from "./lib/stats.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 100_000);
@@ -20,16 +21,7 @@ const WORKERS = 100;
 
 function stateOf(finished: boolean): JobQueueState {
   const state = new JobQueueState(makeLimits({ maxJobs: JOBS + 10 }));
-  let index = 0;
-  for (let w = 0; w < WORKERS; w++) {
-    state.apply(++index, {
-      kind: "RegisterWorker",
-      nowMs: NOW_MS,
-      workerId: `worker-${w}`,
-      queues: ["q"],
-      concurrency: 100,
-    });
-  }
+  let index = registerWorkers(state, { count: WORKERS, queues: ["q"], concurrency: 100, nowMs: NOW_MS });
   const payload = new Uint8Array(128).fill(7);
   for (let b = 0; b < JOBS / 1000; b++) {
     const jobs = Array.from({ length: 1000 }, () => ({ queue: "q", type: "noop", payload }));

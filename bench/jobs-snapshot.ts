@@ -13,6 +13,7 @@ import {
   type JobStatusUpdate,
 } from "../src/jobs/index.js";
 import { concat } from "../src/jobs/snapshot.js";
+import { registerWorkers } from "./lib/job-workers.js";
 
 const JOBS = Number(process.env.BENCH_JOBS ?? 1_000_000);
 const CHUNK_BYTES = Number(process.env.BENCH_CHUNK_BYTES ?? 1024 * 1024);
@@ -20,16 +21,12 @@ const NOW_MS = 1_700_000_000_000;
 
 // A realistic mix: 90% pending, some delayed, running on 100 workers, completed with results, failed.
 const state = new JobQueueState(makeLimits({ maxJobs: JOBS + 10 }));
-let index = 0;
-for (let w = 0; w < 100; w++) {
-  state.apply(++index, {
-    kind: "RegisterWorker",
-    nowMs: NOW_MS,
-    workerId: `worker-${w}`,
-    queues: ["emails", "reports"],
-    concurrency: 100,
-  });
-}
+let index = registerWorkers(state, {
+  count: 100,
+  queues: ["emails", "reports"],
+  concurrency: 100,
+  nowMs: NOW_MS,
+});
 const payload = new Uint8Array(100).fill(7);
 const BATCH = 10_000;
 for (let b = 0; b < JOBS / BATCH; b++) {
