@@ -13,6 +13,7 @@ import type { Transport } from "../transport/index.js";
 import type { NodeMetrics } from "../observability/metrics.js";
 import { ApplyQueue, type ApplyItem } from "./apply-queue.js";
 import { NodeError, notLeader } from "./errors.js";
+import { LeaderWatch } from "./leader-watch.js";
 import { ProposalWaiters } from "./proposal-waiters.js";
 import { PendingReads } from "./pending-reads.js";
 import { ReadyWrites } from "./ready-writes.js";
@@ -92,9 +93,7 @@ export class Replica {
   private readonly reads: PendingReads;
   private readonly applyQueue: ApplyQueue;
   private readonly snapshots: SnapshotScheduler;
-  private lastLeader: NodeId | null = null;
-  /** The last leadership (leader and term) this node learned of: what the leader-changes metric counts. */
-  private lastLeadership: { leader: NodeId; term: number } | null = null;
+  private readonly leaderWatch = new LeaderWatch();
   private peersKey = "";
   /** A Ready's write is in flight: heartbeats and appends leave through sendEarlyMessages meanwhile. */
   private writing = false;
@@ -449,15 +448,9 @@ export class Replica {
 
   private afterReady(): void {
     const st = this.core.status();
-    if (st.leader !== this.lastLeader) {
-      this.lastLeader = st.leader;
-      // A new leader, or a new term under the same one. A follower that lost touch with its
-      // leader and found the same one again (its PreVote round failed) saw no change.
-      const l = this.lastLeadership;
-      if (st.leader !== null && (l === null || l.leader !== st.leader || l.term !== st.term)) {
-        this.lastLeadership = { leader: st.leader, term: st.term };
-        this.o.metrics?.leaderChanges.inc();
-      }
+    const change = this.leaderWatch.observe(st.leader, st.term);
+    if (change.newLeadership) this.o.metrics?.leaderChanges.inc();
+    if (change.changed) {
       this.o.logger.info({ term: st.term, role: st.role, leader: st.leader }, "leader changed");
       if (st.role !== "leader") {
         // Proposals still queued can no longer be appended by us.
