@@ -41,6 +41,7 @@ const MICRO: { file: string; env: Record<string, string> }[] = [
   { file: "bench/jobs-scheduler.ts", env: { BENCH_PENDING: quick ? "20000" : "1000000" } },
   { file: "bench/jobs-snapshot.ts", env: { BENCH_JOBS: quick ? "20000" : "1000000" } },
   { file: "bench/jobs-snapshot-steps.ts", env: { BENCH_JOBS: quick ? "20000" : "100000" } },
+  { file: "bench/jobs-table-growth.ts", env: { BENCH_JOBS: quick ? "20000" : "2000000" } },
   { file: "bench/raft-throughput.ts", env: {} },
   { file: "bench/storage-lag.ts", env: {} },
   { file: "bench/storage-snapshot-fsync.ts", env: { BENCH_SNAPSHOT_MIB: quick ? "32" : "160" } },

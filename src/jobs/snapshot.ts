@@ -272,7 +272,9 @@ function* readBody(r: ByteReader, stepJobs: number): Generator<void, JobQueueSta
   for (let i = 0; i < jobCount; i++) {
     if (stepDue()) yield;
     const job = readJob(r, state, queueAt);
-    if (state.jobs.has(job.id)) throw new SnapshotError(`snapshot repeats job ${job.id}`);
+    if (job.id <= state.jobs.highestId) {
+      throw new SnapshotError(`snapshot lists job ${job.id} after job ${state.jobs.highestId}: ids must ascend`);
+    }
     state.addJob(job);
   }
 

@@ -2,7 +2,7 @@
  * The replicated job queue: what every node builds by applying the Raft log.
  *
  * Data and indexes:
- * - jobs by id (insertion order = id order);
+ * - jobs by id, in id order (job-table.ts: sharded so that growing never rehashes them all);
  * - every job is in exactly one index, chosen by its state: its queue's ready
  *   queue (Pending, by priority then arrival), the scheduled heap (Scheduled, by
  *   run-at), the lease heap (Running, by lease deadline, plus its worker's
@@ -21,6 +21,7 @@ import type { JobCommand, SubmitJobSpec } from "./commands.js";
 import { formatJobId, parseJobId } from "./ids.js";
 import { checkInvariants } from "./invariants.js";
 import { KeyedHeap, type JobHeap } from "./job-heap.js";
+import { JobTable } from "./job-table.js";
 import { isFinished, JOB_STATE_COUNT, JOB_STATE_NAMES, JobState, type JobStateName } from "./job-state.js";
 import { DEFAULT_LIMITS, type JobLimits } from "./limits.js";
 import { PayloadArena, type PayloadSlot } from "./payload-arena.js";
@@ -78,7 +79,7 @@ export class JobQueueState {
 
   // Internal structures: read by the scheduler, snapshot and invariant checks in this folder.
   // Everything outside src/jobs uses the query methods.
-  readonly jobs = new Map<number, JobRecord>();
+  readonly jobs = new JobTable();
   readonly workerRecords = new Map<string, WorkerRecord>();
   readonly queueRecords = new Map<string, QueueRecord>();
   readonly scheduled: JobHeap = new KeyedHeap();
