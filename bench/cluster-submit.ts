@@ -22,7 +22,7 @@ export interface SubmitOptions {
 export function submitCases(quick: boolean): { inFlight: number[]; batchInFlight: number[] } {
   return quick
     ? { inFlight: [1, 16], batchInFlight: [4] }
-    : { inFlight: [1, 16, 64, 256], batchInFlight: [1, 4, 16] };
+    : { inFlight: [1, 16, 64, 256], batchInFlight: [1, 16, 64, 256] };
 }
 
 /**
