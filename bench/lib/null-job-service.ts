@@ -1,8 +1,8 @@
 /**
  * A raftq JobService that does nothing: SubmitJob and SubmitJobs are answered
  * at once with made-up job ids; no Raft, no disk, no state. It runs on the
- * server raftq runs (createGrpcServer, the raftq.v1 definitions, the same
- * proto-loader options), so a load against it costs the clients and the
+ * server raftq runs (createGrpcServer, the JobService definition and codec
+ * raftq registers), so a load against it costs the clients and the
  * server exactly the gRPC, HTTP/2 and protobuf work of the real calls and
  * nothing else: the ceiling any raftq node on this machine could reach with
  * these load generators (bench/wire-floor.ts).
@@ -11,8 +11,7 @@
  * when its parent disconnects.
  */
 import * as grpc from "@grpc/grpc-js";
-import { createGrpcServer } from "../../src/api/server.js";
-import { loadRaftqProto } from "../../src/wire/proto.js";
+import { createGrpcServer, jobServiceDefinition } from "../../src/api/server.js";
 import { harnessWithoutSourceMaps } from "./build.js";
 
 harnessWithoutSourceMaps();
@@ -24,7 +23,7 @@ type Callback = (err: grpc.ServiceError | null, value?: unknown) => void;
 type Call = grpc.ServerUnaryCall<{ jobs?: unknown[] }, unknown>;
 
 const server = createGrpcServer();
-server.addService(loadRaftqProto().pkg.JobService.service, {
+server.addService(jobServiceDefinition(), {
   SubmitJob: (_call: Call, cb: Callback) => cb(null, { jobId: jobId(), duplicate: false }),
   SubmitJobs: (call: Call, cb: Callback) =>
     cb(null, { results: (call.request.jobs ?? []).map(() => ({ jobId: jobId(), duplicate: false })) }),

@@ -1,0 +1,149 @@
+import type * as grpc from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
+import { jobServiceDefinition } from "../../src/api/server.js";
+import { loadRaftqProto } from "../../src/wire/proto.js";
+import {
+  decodeSubmitJobRequest,
+  decodeSubmitJobsRequest,
+  encodeSubmitJobResponse,
+  encodeSubmitJobsResponse,
+} from "../../src/wire/submit-codec.js";
+
+/** proto-loader's own serializers: the reference the codec must agree with. */
+const reference = loadRaftqProto().pkg.JobService.service as grpc.ServiceDefinition;
+const submitJob = reference.SubmitJob!;
+const submitJobs = reference.SubmitJobs!;
+
+function rng(seed: number): () => number {
+  return () => {
+    seed = (Math.imul(seed ^ (seed >>> 15), 2246822507) + 0x9e3779b9) >>> 0;
+    return seed / 2 ** 32;
+  };
+}
+
+const ALPHABET = ["a", "Z", "0", "-", " ", "é", "ß", "日本", "😀", "\u0000", "\uffff"];
+
+function randomSpec(random: () => number): Record<string, unknown> {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const text = (): string =>
+    Array.from({ length: Math.floor(random() * 12) }, () => pick(ALPHABET)).join("");
+  const maybe = (value: () => unknown): unknown => (random() < 0.35 ? undefined : value());
+  const uint64 = (): unknown =>
+    pick([0, 1, 127, 128, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1, "18446744073709551615", "9007199254740993"]);
+  const spec: Record<string, unknown> = {
+    queue: maybe(text),
+    type: maybe(text),
+    payload: maybe(() => Buffer.from(Array.from({ length: Math.floor(random() * 300) }, () => random() * 256))),
+    priority: maybe(() => pick([0, 1, -1, 2 ** 31 - 1, -(2 ** 31), Math.floor(random() * 2e6) - 1e6])),
+    maxAttempts: maybe(() => pick([0, 1, 25, 2 ** 32 - 1])),
+    leaseMs: maybe(uint64),
+    runAtMs: maybe(uint64),
+    idempotencyKey: maybe(text),
+    backoffInitialMs: maybe(uint64),
+    backoffMaxMs: maybe(uint64),
+    backoffMultiplier: maybe(() => pick([0, 1.5, 2, -0.25, 1e300, Number.NaN])),
+  };
+  return Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined));
+}
+
+/** Unknown fields of every wire type (varint, fixed64, bytes, group, fixed32), as a newer client might send. */
+const UNKNOWN_FIELDS = Buffer.from([
+  (12 << 3) | 0, 0xff, 0xff, 0x03, // varint
+  (13 << 3) | 1, 1, 2, 3, 4, 5, 6, 7, 8, // fixed64
+  (14 << 3) | 2, 3, 0x61, 0x62, 0x63, // bytes
+  (15 << 3) | 3, (1 << 3) | 0, 5, (15 << 3) | 4, // a group holding one varint
+  (12 << 3) | 5, 9, 9, 9, 9, // fixed32
+  0xa0, 0x01, 42, // field 20 (a two-byte tag), varint
+]);
+
+/** A JobSpec's own bytes: SubmitJobRequest { job } minus its tag and length. */
+function jobSpecBytes(spec: Record<string, unknown>): Buffer {
+  const wrapped = submitJob.requestSerialize({ job: spec });
+  let pos = 1;
+  while (wrapped[pos]! >= 0x80) pos++;
+  return wrapped.subarray(pos + 1);
+}
+
+function lengthPrefixed(field: number, body: Buffer): Buffer {
+  const len: number[] = [];
+  let n = body.length;
+  while (n >= 0x80) {
+    len.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  len.push(n);
+  return Buffer.concat([Buffer.from([(field << 3) | 2, ...len]), body]);
+}
+
+describe("submit codec (checked against proto-loader)", () => {
+  it("decodes SubmitJobs requests exactly as proto-loader does, unknown fields included", () => {
+    const random = rng(7);
+    for (let round = 0; round < 300; round++) {
+      const specs = Array.from({ length: Math.floor(random() * 6) }, () => randomSpec(random));
+      const plain = submitJobs.requestSerialize({ jobs: specs });
+      expect(decodeSubmitJobsRequest(plain)).toEqual(submitJobs.requestDeserialize(plain));
+      // The same jobs with unknown fields inside each job and around them.
+      const extended = Buffer.concat([
+        UNKNOWN_FIELDS,
+        ...specs.map((s) => lengthPrefixed(1, Buffer.concat([jobSpecBytes(s), UNKNOWN_FIELDS]))),
+        UNKNOWN_FIELDS,
+      ]);
+      const decoded = decodeSubmitJobsRequest(extended);
+      expect(decoded).toEqual(submitJobs.requestDeserialize(extended));
+      expect(decoded.jobs).toHaveLength(specs.length);
+    }
+  });
+
+  it("decodes SubmitJob requests as proto-loader does, an absent job as null and a repeated one replaced", () => {
+    const random = rng(11);
+    for (let round = 0; round < 300; round++) {
+      const bytes = submitJob.requestSerialize({ job: randomSpec(random) });
+      expect(decodeSubmitJobRequest(bytes)).toEqual(submitJob.requestDeserialize(bytes));
+    }
+    const empty = Buffer.alloc(0);
+    expect(decodeSubmitJobRequest(empty)).toEqual(submitJob.requestDeserialize(empty));
+    expect(decodeSubmitJobRequest(empty).job).toBeNull();
+    const twice = Buffer.concat([
+      submitJob.requestSerialize({ job: { queue: "first", priority: 3 } }),
+      submitJob.requestSerialize({ job: { queue: "second" } }),
+    ]);
+    expect(decodeSubmitJobRequest(twice)).toEqual(submitJob.requestDeserialize(twice));
+    expect(decodeSubmitJobRequest(twice).job?.queue).toBe("second");
+  });
+
+  it("encodes responses that proto-loader decodes to the same values", () => {
+    const random = rng(3);
+    for (let round = 0; round < 200; round++) {
+      const results = Array.from({ length: Math.floor(random() * 120) }, (_, i) => ({
+        jobId: random() < 0.1 ? "" : `${Math.floor(random() * 2 ** 40)}${i % 7 === 0 ? "é😀" : ""}`,
+        duplicate: random() < 0.3,
+      }));
+      expect(submitJobs.responseDeserialize(encodeSubmitJobsResponse({ results }))).toEqual({ results });
+      const one = results[0] ?? { jobId: "1", duplicate: true };
+      expect(submitJob.responseDeserialize(encodeSubmitJobResponse(one))).toEqual(one);
+    }
+  });
+
+  it("rejects malformed messages with an error instead of misreading them", () => {
+    const good = submitJobs.requestSerialize({ jobs: [{ queue: "q", type: "t", payload: Buffer.from("xyz") }] });
+    for (let cut = 1; cut < good.length; cut++) {
+      expect(() => decodeSubmitJobsRequest(good.subarray(0, cut))).toThrow(/protobuf:/);
+    }
+    // queue (field 1 of JobSpec) sent as a varint.
+    expect(() => decodeSubmitJobsRequest(lengthPrefixed(1, Buffer.from([(1 << 3) | 0, 5])))).toThrow(
+      /field queue has wire type 0/,
+    );
+    expect(() => decodeSubmitJobsRequest(Buffer.from([(9 << 3) | 7]))).toThrow(/invalid wire type 7/);
+    expect(() => decodeSubmitJobRequest(Buffer.from(Array(11).fill(0x80)))).toThrow(/varint/);
+    // A length that claims more bytes than there are.
+    expect(() => decodeSubmitJobsRequest(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]))).toThrow(/runs past the end/);
+  });
+
+  it("is what the server registers for the two submit calls, and only those", () => {
+    const def = jobServiceDefinition();
+    expect(def.SubmitJob!.requestDeserialize).toBe(decodeSubmitJobRequest);
+    expect(def.SubmitJobs!.responseSerialize).toBe(encodeSubmitJobsResponse);
+    expect(def.GetJob!.requestDeserialize).toBe(reference.GetJob!.requestDeserialize);
+    expect(def.SubmitJob!.path).toBe("/raftq.v1.JobService/SubmitJob");
+  });
+});
