@@ -45,6 +45,7 @@ const MICRO: { file: string; env: Record<string, string> }[] = [
   { file: "bench/raft-throughput.ts", env: {} },
   { file: "bench/storage-lag.ts", env: {} },
   { file: "bench/storage-snapshot-fsync.ts", env: { BENCH_SNAPSHOT_MIB: quick ? "32" : "160" } },
+  { file: "bench/wire-codecs.ts", env: { BENCH_ROUNDS: quick ? "2" : "5" } },
   { file: "bench/transport-codec.ts", env: {} },
   { file: "bench/transport-throughput.ts", env: {} },
   { file: "bench/transport-latency.ts", env: { BENCH_PINGS: quick ? "100" : "600" } },

@@ -6,6 +6,7 @@ import { adminServiceHandlers } from "./admin-service.js";
 import { clusterServiceHandlers } from "./cluster-service.js";
 import type { ApiContext } from "./context.js";
 import { jobServiceHandlers } from "./job-service.js";
+import { encodeAssignmentEvent } from "../wire/assignment-codec.js";
 import { loadRaftqProto } from "../wire/proto.js";
 import {
   decodeSubmitJobRequest,
@@ -22,13 +23,26 @@ export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024 * 1024;
 export function addApiServices(server: grpc.Server, ctx: ApiContext): HealthImplementation {
   const { pkg, definition } = loadRaftqProto();
   server.addService(jobServiceDefinition(), jobServiceHandlers(ctx));
-  server.addService(pkg.WorkerService.service, workerServiceHandlers(ctx));
+  server.addService(workerServiceDefinition(), workerServiceHandlers(ctx));
   server.addService(pkg.ClusterService.service, clusterServiceHandlers(ctx));
   server.addService(pkg.AdminService.service, adminServiceHandlers(ctx));
   const health = new HealthImplementation({ "": "NOT_SERVING" });
   health.addToServer(server);
   new ReflectionService(definition).addToServer(server);
   return health;
+}
+
+type Codec = Partial<Pick<grpc.MethodDefinition<unknown, unknown>, "requestDeserialize" | "responseSerialize">>;
+
+/** `service` with some methods' server-side (de)serializers replaced. */
+function withCodecs(service: grpc.ServiceDefinition, codecs: Record<string, Codec>): grpc.ServiceDefinition {
+  const out: Record<string, grpc.MethodDefinition<unknown, unknown>> = { ...service };
+  for (const [name, codec] of Object.entries(codecs)) {
+    const method = service[name];
+    if (method === undefined) throw new Error(`the service has no method ${name}`);
+    out[name] = { ...method, ...codec };
+  }
+  return out;
 }
 
 /**
@@ -38,25 +52,23 @@ export function addApiServices(server: grpc.Server, ctx: ApiContext): HealthImpl
  * Clients keep proto-loader's serializers: the bytes are the same protobuf.
  */
 export function jobServiceDefinition(): grpc.ServiceDefinition {
-  const service = loadRaftqProto().pkg.JobService.service;
-  const method = (name: string): grpc.MethodDefinition<unknown, unknown> => {
-    const m = service[name];
-    if (m === undefined) throw new Error(`raftq.v1.JobService has no method ${name}`);
-    return m;
-  };
-  return {
-    ...service,
+  return withCodecs(loadRaftqProto().pkg.JobService.service, {
     SubmitJob: {
-      ...method("SubmitJob"),
       requestDeserialize: decodeSubmitJobRequest,
       responseSerialize: encodeSubmitJobResponse as (value: unknown) => Buffer,
     },
     SubmitJobs: {
-      ...method("SubmitJobs"),
       requestDeserialize: decodeSubmitJobsRequest,
       responseSerialize: encodeSubmitJobsResponse as (value: unknown) => Buffer,
     },
-  };
+  });
+}
+
+/** WorkerService as registered: assignments are encoded by src/wire/assignment-codec.ts (one message per job). */
+export function workerServiceDefinition(): grpc.ServiceDefinition {
+  return withCodecs(loadRaftqProto().pkg.WorkerService.service, {
+    StreamAssignments: { responseSerialize: encodeAssignmentEvent as (value: unknown) => Buffer },
+  });
 }
 
 export function createGrpcServer(): grpc.Server {

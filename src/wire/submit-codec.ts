@@ -19,14 +19,17 @@
  * gives). A malformed message throws, as protobufjs does; a known field sent
  * with the wrong wire type throws too (protobufjs would misread it).
  */
+import {
+  measure,
+  ProtoWriter,
+  WIRE_BYTES,
+  WIRE_END_GROUP,
+  WIRE_FIXED32,
+  WIRE_FIXED64,
+  WIRE_START_GROUP,
+  WIRE_VARINT,
+} from "./protobuf-writer.js";
 import type { WireJobSpec } from "./raftq-v1.js";
-
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_BYTES = 2;
-const WIRE_START_GROUP = 3;
-const WIRE_END_GROUP = 4;
-const WIRE_FIXED32 = 5;
 /** Nesting of (deprecated) groups skipped inside unknown fields; protobufjs has no bound, we do. */
 const MAX_GROUP_DEPTH = 32;
 
@@ -241,65 +244,31 @@ export function decodeSubmitJobsRequest(buf: Buffer): { jobs: WireJobSpec[] } {
   return { jobs };
 }
 
-function varintBytes(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v >>>= 7;
-    n++;
-  }
-  return n;
-}
-
-function writeVarint(out: Buffer, pos: number, v: number): number {
-  while (v >= 0x80) {
-    out[pos++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  out[pos++] = v;
-  return pos;
-}
-
-/** Bytes of one SubmitJobResponse's body (job_id = 1, duplicate = 2; defaults left out, as proto3 does). */
+/** Bytes of one SubmitJobResponse's body (job_id = 1, duplicate = 2). */
 function responseBodyBytes(jobIdBytes: number, duplicate: boolean): number {
-  return (jobIdBytes > 0 ? 1 + varintBytes(jobIdBytes) + jobIdBytes : 0) + (duplicate ? 2 : 0);
+  return measure.string(1, jobIdBytes) + measure.bool(2, duplicate);
 }
 
-function writeResponseBody(out: Buffer, pos: number, jobId: string, jobIdBytes: number, duplicate: boolean): number {
-  if (jobIdBytes > 0) {
-    out[pos++] = (1 << 3) | WIRE_BYTES;
-    pos = writeVarint(out, pos, jobIdBytes);
-    pos += out.write(jobId, pos, "utf8");
-  }
-  if (duplicate) {
-    out[pos++] = (2 << 3) | WIRE_VARINT;
-    out[pos++] = 1;
-  }
-  return pos;
+function writeResponseBody(w: ProtoWriter, res: SubmitJobWireResponse, jobIdBytes: number): void {
+  w.string(1, res.jobId, jobIdBytes);
+  w.bool(2, res.duplicate);
 }
 
 export function encodeSubmitJobResponse(res: SubmitJobWireResponse): Buffer {
   const idBytes = Buffer.byteLength(res.jobId, "utf8");
-  const out = Buffer.allocUnsafe(responseBodyBytes(idBytes, res.duplicate));
-  const end = writeResponseBody(out, 0, res.jobId, idBytes, res.duplicate);
-  if (end !== out.length) throw new Error(`SubmitJobResponse: wrote ${end} of ${out.length} bytes`);
-  return out;
+  const w = new ProtoWriter(Buffer.allocUnsafe(responseBodyBytes(idBytes, res.duplicate)));
+  writeResponseBody(w, res, idBytes);
+  return w.done("SubmitJobResponse");
 }
 
 /** SubmitJobsResponse: `results` (field 1), one embedded SubmitJobResponse each, in order. */
 export function encodeSubmitJobsResponse(res: { readonly results: readonly SubmitJobWireResponse[] }): Buffer {
   const idBytes = res.results.map((r) => Buffer.byteLength(r.jobId, "utf8"));
-  let total = 0;
+  const bodyBytes = res.results.map((r, i) => responseBodyBytes(idBytes[i]!, r.duplicate));
+  const w = new ProtoWriter(Buffer.allocUnsafe(bodyBytes.reduce((sum, b) => sum + measure.message(1, b), 0)));
   res.results.forEach((r, i) => {
-    const body = responseBodyBytes(idBytes[i]!, r.duplicate);
-    total += 1 + varintBytes(body) + body;
+    w.message(1, bodyBytes[i]!);
+    writeResponseBody(w, r, idBytes[i]!);
   });
-  const out = Buffer.allocUnsafe(total);
-  let pos = 0;
-  res.results.forEach((r, i) => {
-    out[pos++] = (1 << 3) | WIRE_BYTES;
-    pos = writeVarint(out, pos, responseBodyBytes(idBytes[i]!, r.duplicate));
-    pos = writeResponseBody(out, pos, r.jobId, idBytes[i]!, r.duplicate);
-  });
-  if (pos !== total) throw new Error(`SubmitJobsResponse: wrote ${pos} of ${total} bytes`);
-  return out;
+  return w.done("SubmitJobsResponse");
 }
