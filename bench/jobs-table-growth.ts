@@ -14,7 +14,9 @@ const ROUNDS = 2;
 const limits = makeLimits({ maxJobs: JOBS + BATCH });
 const payload = new Uint8Array(100);
 
-console.log(`job table growth to ${JOBS} pending jobs, SubmitJobBatch x${BATCH} per apply, node ${process.version}`);
+console.log(
+  `job table growth to ${JOBS} pending jobs, SubmitJobBatch x${BATCH} per apply, node ${process.version}`,
+);
 for (let round = 1; round <= ROUNDS; round++) {
   const state = new JobQueueState(limits);
   const jobs = Array.from({ length: BATCH }, () => ({ queue: "q", type: "t", payload }));

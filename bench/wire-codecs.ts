@@ -17,15 +17,36 @@ const ours = { jobs: jobServiceDefinition(), workers: workerServiceDefinition() 
 
 const payload = Buffer.alloc(128, 7);
 const batch = generic.jobs.SubmitJobs!.requestSerialize({
-  jobs: Array.from({ length: 100 }, (_, i) => ({ queue: "bench", type: "noop", payload, idempotencyKey: `k${i}` })),
+  jobs: Array.from({ length: 100 }, (_, i) => ({
+    queue: "bench",
+    type: "noop",
+    payload,
+    idempotencyKey: `k${i}`,
+  })),
 });
-const answer = { results: Array.from({ length: 100 }, (_, i) => ({ jobId: String(1_000_000 + i), duplicate: false })) };
+const answer = {
+  results: Array.from({ length: 100 }, (_, i) => ({ jobId: String(1_000_000 + i), duplicate: false })),
+};
 const assignment = {
   assigned: {
     job: {
-      id: "1234567", queue: "bench", type: "noop", payload, priority: 0, maxAttempts: 25, leaseMs: 300_000,
-      runAtMs: 0, idempotencyKey: "", submittedAtMs: 1_764_000_000_000, attempts: 1, state: "JOB_STATE_RUNNING",
-      workerId: "w-1", token: 98765, leaseDeadlineMs: 1_764_000_300_000, lastError: "", result: Buffer.alloc(0),
+      id: "1234567",
+      queue: "bench",
+      type: "noop",
+      payload,
+      priority: 0,
+      maxAttempts: 25,
+      leaseMs: 300_000,
+      runAtMs: 0,
+      idempotencyKey: "",
+      submittedAtMs: 1_764_000_000_000,
+      attempts: 1,
+      state: "JOB_STATE_RUNNING",
+      workerId: "w-1",
+      token: 98765,
+      leaseDeadlineMs: 1_764_000_300_000,
+      lastError: "",
+      result: Buffer.alloc(0),
       finishedAtMs: 0,
     },
     token: 98765,
@@ -42,19 +63,29 @@ function usPerCall(n: number, fn: () => unknown): number {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) fn();
     const cpu = process.cpuUsage(c0);
-    best = Math.min(best, ((cpu.user + cpu.system) / n) || ((performance.now() - t0) * 1000) / n);
+    best = Math.min(best, (cpu.user + cpu.system) / n || ((performance.now() - t0) * 1000) / n);
   }
   return best;
 }
 
-const cases: [string, number, (d: { jobs: grpc.ServiceDefinition; workers: grpc.ServiceDefinition }) => unknown][] = [
+const cases: [
+  string,
+  number,
+  (d: { jobs: grpc.ServiceDefinition; workers: grpc.ServiceDefinition }) => unknown,
+][] = [
   ["SubmitJobs x100 request, decode", 3_000, (d) => d.jobs.SubmitJobs!.requestDeserialize(batch)],
   ["SubmitJobs x100 answer, encode", 3_000, (d) => d.jobs.SubmitJobs!.responseSerialize(answer)],
-  ["AssignmentEvent (128-byte payload), encode", 50_000, (d) => d.workers.StreamAssignments!.responseSerialize(assignment)],
+  [
+    "AssignmentEvent (128-byte payload), encode",
+    50_000,
+    (d) => d.workers.StreamAssignments!.responseSerialize(assignment),
+  ],
 ];
 console.log(`wire codecs, best of ${ROUNDS} rounds, CPU per message, node ${process.version}`);
 for (const [name, n, fn] of cases) {
   const a = usPerCall(n, () => fn(generic));
   const b = usPerCall(n, () => fn(ours));
-  console.log(`${name.padEnd(44)} proto-loader ${a.toFixed(2).padStart(7)} us   raftq ${b.toFixed(2).padStart(7)} us   (${(a / b).toFixed(1)}x)`);
+  console.log(
+    `${name.padEnd(44)} proto-loader ${a.toFixed(2).padStart(7)} us   raftq ${b.toFixed(2).padStart(7)} us   (${(a / b).toFixed(1)}x)`,
+  );
 }

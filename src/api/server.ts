@@ -32,7 +32,9 @@ export function addApiServices(server: grpc.Server, ctx: ApiContext): HealthImpl
   return health;
 }
 
-type Codec = Partial<Pick<grpc.MethodDefinition<unknown, unknown>, "requestDeserialize" | "responseSerialize">>;
+type Codec = Partial<
+  Pick<grpc.MethodDefinition<unknown, unknown>, "requestDeserialize" | "responseSerialize">
+>;
 
 /** `service` with some methods' server-side (de)serializers replaced. */
 function withCodecs(service: grpc.ServiceDefinition, codecs: Record<string, Codec>): grpc.ServiceDefinition {

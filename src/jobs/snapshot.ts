@@ -273,7 +273,9 @@ function* readBody(r: ByteReader, stepJobs: number): Generator<void, JobQueueSta
     if (stepDue()) yield;
     const job = readJob(r, state, queueAt);
     if (job.id <= state.jobs.highestId) {
-      throw new SnapshotError(`snapshot lists job ${job.id} after job ${state.jobs.highestId}: ids must ascend`);
+      throw new SnapshotError(
+        `snapshot lists job ${job.id} after job ${state.jobs.highestId}: ids must ascend`,
+      );
     }
     state.addJob(job);
   }

@@ -25,7 +25,8 @@ export interface WireRevocation {
   readonly reason: string;
 }
 
-export type WireAssignmentEvent = { readonly assigned: WireAssignment } | { readonly revoked: WireRevocation };
+export type WireAssignmentEvent =
+  { readonly assigned: WireAssignment } | { readonly revoked: WireRevocation };
 
 let stateNumbers: Map<string, number> | null = null;
 

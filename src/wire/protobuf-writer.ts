@@ -94,7 +94,8 @@ export class ProtoWriter {
 
   /** The message, after checking that the fields filled exactly the measured size. */
   done(what: string): Buffer {
-    if (this.pos !== this.buf.length) throw new Error(`${what}: wrote ${this.pos} of ${this.buf.length} bytes`);
+    if (this.pos !== this.buf.length)
+      throw new Error(`${what}: wrote ${this.pos} of ${this.buf.length} bytes`);
     return this.buf;
   }
 

@@ -137,7 +137,8 @@ class Reader {
 }
 
 function expectWireType(field: string, tag: number, wanted: number): void {
-  if ((tag & 7) !== wanted) throw new Error(`protobuf: field ${field} has wire type ${tag & 7}, not ${wanted}`);
+  if ((tag & 7) !== wanted)
+    throw new Error(`protobuf: field ${field} has wire type ${tag & 7}, not ${wanted}`);
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -262,7 +263,9 @@ export function encodeSubmitJobResponse(res: SubmitJobWireResponse): Buffer {
 }
 
 /** SubmitJobsResponse: `results` (field 1), one embedded SubmitJobResponse each, in order. */
-export function encodeSubmitJobsResponse(res: { readonly results: readonly SubmitJobWireResponse[] }): Buffer {
+export function encodeSubmitJobsResponse(res: {
+  readonly results: readonly SubmitJobWireResponse[];
+}): Buffer {
   const idBytes = res.results.map((r) => Buffer.byteLength(r.jobId, "utf8"));
   const bodyBytes = res.results.map((r, i) => responseBodyBytes(idBytes[i]!, r.duplicate));
   const w = new ProtoWriter(Buffer.allocUnsafe(bodyBytes.reduce((sum, b) => sum + measure.message(1, b), 0)));

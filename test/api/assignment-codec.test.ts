@@ -20,8 +20,10 @@ const TEXTS = ["", "q", "emails", "ünïcödé", "😀 job", "x".repeat(200)];
 
 function randomJob(random: () => number): WireJob {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  const u64 = (): number => pick([0, 1, 127, 128, 16_383, 16_384, 2 ** 32 - 1, 2 ** 32, 1_764_000_000_000, 2 ** 53 - 1]);
-  const bytes = (): Buffer => Buffer.from(Array.from({ length: pick([0, 1, 128, 300]) }, () => random() * 256));
+  const u64 = (): number =>
+    pick([0, 1, 127, 128, 16_383, 16_384, 2 ** 32 - 1, 2 ** 32, 1_764_000_000_000, 2 ** 53 - 1]);
+  const bytes = (): Buffer =>
+    Buffer.from(Array.from({ length: pick([0, 1, 128, 300]) }, () => random() * 256));
   return {
     id: String(Math.floor(random() * 1e9)),
     queue: pick(TEXTS),
@@ -58,7 +60,9 @@ describe("assignment encoder (checked against proto-loader)", () => {
                 leaseDeadlineMs: 1_764_000_000_000 + Math.floor(random() * 1e6),
               },
             }
-          : { revoked: { jobId: String(round), token: round * 3, reason: random() < 0.5 ? "" : "cancelled" } };
+          : {
+              revoked: { jobId: String(round), token: round * 3, reason: random() < 0.5 ? "" : "cancelled" },
+            };
       const ours = encodeAssignmentEvent(ev);
       const decoded = stream.responseDeserialize(ours) as Record<string, unknown>;
       const reference = stream.responseDeserialize(stream.responseSerialize(ev)) as Record<string, unknown>;
@@ -97,16 +101,16 @@ describe("assignment encoder (checked against proto-loader)", () => {
 
   it("refuses values the wire cannot carry instead of sending wrong ones", () => {
     const job = { ...randomJob(rng(1)), state: "JOB_STATE_SLEEPING" };
-    expect(() => encodeAssignmentEvent({ assigned: { job, token: 1, attempt: 1, leaseDeadlineMs: 1 } })).toThrow(
-      /not a raftq.v1.JobState/,
-    );
+    expect(() =>
+      encodeAssignmentEvent({ assigned: { job, token: 1, attempt: 1, leaseDeadlineMs: 1 } }),
+    ).toThrow(/not a raftq.v1.JobState/);
     const ok = randomJob(rng(2));
-    expect(() => encodeAssignmentEvent({ assigned: { job: ok, token: -1, attempt: 1, leaseDeadlineMs: 1 } })).toThrow(
-      /unsigned safe integer/,
-    );
-    expect(() => encodeAssignmentEvent({ assigned: { job: ok, token: 2 ** 64, attempt: 1, leaseDeadlineMs: 1 } })).toThrow(
-      /unsigned safe integer/,
-    );
+    expect(() =>
+      encodeAssignmentEvent({ assigned: { job: ok, token: -1, attempt: 1, leaseDeadlineMs: 1 } }),
+    ).toThrow(/unsigned safe integer/);
+    expect(() =>
+      encodeAssignmentEvent({ assigned: { job: ok, token: 2 ** 64, attempt: 1, leaseDeadlineMs: 1 } }),
+    ).toThrow(/unsigned safe integer/);
   });
 
   it("is what the server registers for StreamAssignments", () => {

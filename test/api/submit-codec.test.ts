@@ -25,15 +25,16 @@ const ALPHABET = ["a", "Z", "0", "-", " ", "é", "ß", "日本", "😀", "\u0000
 
 function randomSpec(random: () => number): Record<string, unknown> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  const text = (): string =>
-    Array.from({ length: Math.floor(random() * 12) }, () => pick(ALPHABET)).join("");
+  const text = (): string => Array.from({ length: Math.floor(random() * 12) }, () => pick(ALPHABET)).join("");
   const maybe = (value: () => unknown): unknown => (random() < 0.35 ? undefined : value());
   const uint64 = (): unknown =>
     pick([0, 1, 127, 128, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1, "18446744073709551615", "9007199254740993"]);
   const spec: Record<string, unknown> = {
     queue: maybe(text),
     type: maybe(text),
-    payload: maybe(() => Buffer.from(Array.from({ length: Math.floor(random() * 300) }, () => random() * 256))),
+    payload: maybe(() =>
+      Buffer.from(Array.from({ length: Math.floor(random() * 300) }, () => random() * 256)),
+    ),
     priority: maybe(() => pick([0, 1, -1, 2 ** 31 - 1, -(2 ** 31), Math.floor(random() * 2e6) - 1e6])),
     maxAttempts: maybe(() => pick([0, 1, 25, 2 ** 32 - 1])),
     leaseMs: maybe(uint64),
@@ -47,6 +48,7 @@ function randomSpec(random: () => number): Record<string, unknown> {
 }
 
 /** Unknown fields of every wire type (varint, fixed64, bytes, group, fixed32), as a newer client might send. */
+// prettier-ignore
 const UNKNOWN_FIELDS = Buffer.from([
   (12 << 3) | 0, 0xff, 0xff, 0x03, // varint
   (13 << 3) | 1, 1, 2, 3, 4, 5, 6, 7, 8, // fixed64
@@ -125,7 +127,9 @@ describe("submit codec (checked against proto-loader)", () => {
   });
 
   it("rejects malformed messages with an error instead of misreading them", () => {
-    const good = submitJobs.requestSerialize({ jobs: [{ queue: "q", type: "t", payload: Buffer.from("xyz") }] });
+    const good = submitJobs.requestSerialize({
+      jobs: [{ queue: "q", type: "t", payload: Buffer.from("xyz") }],
+    });
     for (let cut = 1; cut < good.length; cut++) {
       expect(() => decodeSubmitJobsRequest(good.subarray(0, cut))).toThrow(/protobuf:/);
     }
@@ -136,7 +140,9 @@ describe("submit codec (checked against proto-loader)", () => {
     expect(() => decodeSubmitJobsRequest(Buffer.from([(9 << 3) | 7]))).toThrow(/invalid wire type 7/);
     expect(() => decodeSubmitJobRequest(Buffer.from(Array(11).fill(0x80)))).toThrow(/varint/);
     // A length that claims more bytes than there are.
-    expect(() => decodeSubmitJobsRequest(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]))).toThrow(/runs past the end/);
+    expect(() => decodeSubmitJobsRequest(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f]))).toThrow(
+      /runs past the end/,
+    );
   });
 
   it("is what the server registers for the two submit calls, and only those", () => {

@@ -69,7 +69,8 @@ describe("JobTable", () => {
         // One of the oldest, as retention deletes them.
         const keys = model.keys();
         let id = keys.next().value!;
-        for (let skip = Math.floor(random() * Math.min(model.size, 64)); skip > 0; skip--) id = keys.next().value!;
+        for (let skip = Math.floor(random() * Math.min(model.size, 64)); skip > 0; skip--)
+          id = keys.next().value!;
         expect(t.delete(id)).toBe(true);
         model.delete(id);
       }
