@@ -15,6 +15,7 @@ import type { LoadConfig } from "./lib/loadgen.js";
 import { machineLine } from "./lib/procstat.js";
 import { printRows, row, type Row } from "./lib/report.js";
 import { processesFor, submitCases } from "./cluster-submit.js";
+import { warmSeconds } from "./warm-up.js";
 
 const PROTO = join(import.meta.dirname, "lib/etcd-kv.proto");
 
@@ -204,6 +205,24 @@ export class EtcdCluster {
   }
 }
 
+/** The same warm-up raftq's clusters get (bench/warm-up.ts): Puts at 16 in flight, not measured. */
+async function warmEtcd(e: EtcdCluster, quick: boolean): Promise<void> {
+  const seconds = warmSeconds(quick);
+  if (seconds <= 0) return;
+  const target = e.address(await e.leader());
+  const g = await LoadGens.spawn(
+    [0, 1].map((i) => ({
+      ...DEFAULT_LOAD,
+      mode: "etcd",
+      targets: [target],
+      inFlight: 8,
+      tag: `etcd-warm-${i}`,
+    })),
+  );
+  g.go(0, seconds * 1000);
+  await g.collect();
+}
+
 export async function runEtcd(o: { quick: boolean; seconds?: number; kills?: number }): Promise<Row[]> {
   const version = etcdAvailable();
   if (version === null) {
@@ -216,6 +235,7 @@ export async function runEtcd(o: { quick: boolean; seconds?: number; kills?: num
   const rows: Row[] = [];
   const e = await EtcdCluster.start();
   try {
+    await warmEtcd(e, o.quick);
     for (const n of submitCases(o.quick).inFlight) {
       const leader = await e.leader();
       const procs = processesFor(n);

@@ -7,7 +7,9 @@
 //   npm run bench -- --only submit,failover   (submit, e2e, failover, scale, etcd, floor)
 //   npm run bench -- --out results.json       (default: $TMPDIR/raftq-bench-<time>.json)
 //   npm run bench -- --micro         also run the single-process micro benchmarks in bench/
-// Environment: BENCH_SECONDS, BENCH_E2E_JOBS, BENCH_KILLS, BENCH_DEPTH (see each bench/cluster-*.ts).
+// Environment: BENCH_SECONDS, BENCH_E2E_JOBS, BENCH_KILLS, BENCH_DEPTH (see each bench/cluster-*.ts),
+// BENCH_WARM_SECONDS (load before the first measured window of each submit and e2e cluster and of
+// the do-nothing server; bench/warm-up.ts).
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -17,6 +19,7 @@ import { runFailover } from "./cluster-failover.js";
 import { runScale } from "./cluster-scale.js";
 import { runSubmit, submitCases } from "./cluster-submit.js";
 import { etcdAvailable, runEtcd } from "./compare-etcd.js";
+import { warmCluster, warmTarget } from "./warm-up.js";
 import { runWireFloor } from "./wire-floor.js";
 import { buildProduct, harnessWithoutSourceMaps } from "./lib/build.js";
 import { BenchCluster, REPO_ROOT } from "./lib/cluster.js";
@@ -51,10 +54,12 @@ const MICRO: { file: string; env: Record<string, string> }[] = [
   { file: "bench/transport-latency.ts", env: { BENCH_PINGS: quick ? "100" : "600" } },
 ];
 
-async function withCluster<T>(fn: (c: BenchCluster) => Promise<T>): Promise<T> {
+/** A fresh cluster for `fn`, warmed first (bench/warm-up.ts) when `warm`. */
+async function withCluster<T>(fn: (c: BenchCluster) => Promise<T>, warm = false): Promise<T> {
   const c = await BenchCluster.start({ entry: "built" });
   try {
     await c.waitForLeader();
+    if (warm) await warmCluster(c, quick);
     return await fn(c);
   } finally {
     await c.stop();
@@ -81,16 +86,16 @@ const section = async (name: string, fn: () => Promise<Row[]>): Promise<void> =>
 await section("submit", async () => {
   const out: Row[] = [];
   for (const n of submitCases(quick).inFlight)
-    out.push(...(await withCluster((c) => runSubmit(c, { quick, inFlight: [n], batchInFlight: [] }))));
+    out.push(...(await withCluster((c) => runSubmit(c, { quick, inFlight: [n], batchInFlight: [] }), true)));
   for (const n of submitCases(quick).batchInFlight)
-    out.push(...(await withCluster((c) => runSubmit(c, { quick, inFlight: [], batchInFlight: [n] }))));
+    out.push(...(await withCluster((c) => runSubmit(c, { quick, inFlight: [], batchInFlight: [n] }), true)));
   return out;
 });
-await section("e2e", () => withCluster((c) => runE2e(c, { quick })));
+await section("e2e", () => withCluster((c) => runE2e(c, { quick }), true));
 await section("failover", () => withCluster((c) => runFailover(c, { quick })));
 await section("scale", () => withCluster((c) => runScale(c, { quick })));
 await section("etcd", () => runEtcd({ quick }));
-await section("floor", () => runWireFloor({ quick }));
+await section("floor", () => runWireFloor({ quick, warm: (t) => warmTarget(t, quick) }));
 
 if (argv.includes("--micro")) {
   for (const m of MICRO) {

@@ -12,7 +12,7 @@ import { machineLine } from "./lib/procstat.js";
 import { printRows, type Row } from "./lib/report.js";
 import { isMain } from "./lib/standalone.js";
 import { harnessWithoutSourceMaps } from "./lib/build.js";
-import { measureLoad, submitCases } from "./cluster-submit.js";
+import { measureLoad, submitCases, type SubmitTarget } from "./cluster-submit.js";
 
 const NULL_SERVICE = join(import.meta.dirname, "lib/null-job-service.ts");
 
@@ -21,6 +21,8 @@ export interface FloorOptions {
   seconds?: number;
   inFlight?: number[];
   batchInFlight?: number[];
+  /** Load before the first measured window (npm run bench passes bench/warm-up.ts's). */
+  warm?: (t: SubmitTarget) => Promise<void>;
 }
 
 export async function runWireFloor(o: FloorOptions): Promise<Row[]> {
@@ -43,6 +45,7 @@ export async function runWireFloor(o: FloorOptions): Promise<Row[]> {
       pids: new Map([["null", server.pid ?? null]]),
       describe: "a JobService that does nothing (one process)",
     };
+    await o.warm?.(target);
     const rows: Row[] = [];
     const cases = [
       ...(o.inFlight ?? submitCases(o.quick).inFlight).map((n) => ({ n, batch: 0 })),
