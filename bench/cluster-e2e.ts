@@ -17,6 +17,8 @@ export interface E2eOptions {
   workerProcesses?: number;
   /** Where workers send registrations, heartbeats and outcomes: the leader (as the SDK does, default) or their stream's node. */
   workersReportTo?: "leader" | "stream-node";
+  /** Print no rows as they are measured (a warm-up's). */
+  quiet?: boolean;
 }
 
 async function completed(c: BenchCluster, leader: string, queue: string): Promise<number> {
@@ -119,7 +121,7 @@ export async function runE2e(c: BenchCluster, o: E2eOptions): Promise<Row[]> {
         },
       }),
     );
-    console.error(printRows(rows.slice(-1)));
+    if (o.quiet !== true) console.error(printRows(rows.slice(-1)));
   }
   return rows;
 }
