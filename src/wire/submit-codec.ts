@@ -8,7 +8,7 @@
  * Why: these are the hottest calls, and proto-loader's generic path (decode into
  * message instances, then toObject; fromObject, then encode) was ~5% of a
  * leader's CPU under SubmitJobs load (perf on the x100 benchmark). Everything
- * else keeps proto-loader; test/wire/submit-codec.test.ts checks this codec
+ * else keeps proto-loader; test/api/submit-codec.test.ts checks this codec
  * against it on random messages.
  *
  * Same results as protobufjs for every well-formed message: the last value of
@@ -30,6 +30,7 @@ import {
   WIRE_VARINT,
 } from "./protobuf-writer.js";
 import type { WireJobSpec } from "./raftq-v1.js";
+
 /** Nesting of (deprecated) groups skipped inside unknown fields; protobufjs has no bound, we do. */
 const MAX_GROUP_DEPTH = 32;
 
