@@ -1,5 +1,6 @@
 import type * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
+import { Prng } from "../sim/prng.js";
 import { workerServiceDefinition } from "../../src/api/server.js";
 import { encodeAssignmentEvent, type WireAssignmentEvent } from "../../src/wire/assignment-codec.js";
 import { loadRaftqProto } from "../../src/wire/proto.js";
@@ -8,24 +9,17 @@ import type { WireJob } from "../../src/wire/raftq-v1.js";
 /** proto-loader's own serializers: the reference the encoder must agree with. */
 const stream = (loadRaftqProto().pkg.WorkerService.service as grpc.ServiceDefinition).StreamAssignments!;
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (Math.imul(seed ^ (seed >>> 15), 2246822507) + 0x9e3779b9) >>> 0;
-    return seed / 2 ** 32;
-  };
-}
-
 const STATES = ["JOB_STATE_UNSPECIFIED", "JOB_STATE_PENDING", "JOB_STATE_RUNNING", "JOB_STATE_CANCELLED"];
 const TEXTS = ["", "q", "emails", "ünïcödé", "😀 job", "x".repeat(200)];
 
-function randomJob(random: () => number): WireJob {
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+function randomJob(random: Prng): WireJob {
+  const pick = <T>(xs: readonly T[]): T => random.pick(xs);
   const u64 = (): number =>
     pick([0, 1, 127, 128, 16_383, 16_384, 2 ** 32 - 1, 2 ** 32, 1_764_000_000_000, 2 ** 53 - 1]);
   const bytes = (): Buffer =>
-    Buffer.from(Array.from({ length: pick([0, 1, 128, 300]) }, () => random() * 256));
+    Buffer.from(Array.from({ length: pick([0, 1, 128, 300]) }, () => random.next() * 256));
   return {
-    id: String(Math.floor(random() * 1e9)),
+    id: String(Math.floor(random.next() * 1e9)),
     queue: pick(TEXTS),
     type: pick(TEXTS),
     payload: bytes(),
@@ -48,20 +42,24 @@ function randomJob(random: () => number): WireJob {
 
 describe("assignment encoder (checked against proto-loader)", () => {
   it("gives bytes proto-loader decodes to the same assignments and revocations", () => {
-    const random = rng(5);
+    const random = new Prng(5);
     for (let round = 0; round < 500; round++) {
       const ev: WireAssignmentEvent =
-        random() < 0.8
+        random.next() < 0.8
           ? {
               assigned: {
                 job: randomJob(random),
-                token: Math.floor(random() * 2 ** 40),
-                attempt: Math.floor(random() * 30),
-                leaseDeadlineMs: 1_764_000_000_000 + Math.floor(random() * 1e6),
+                token: Math.floor(random.next() * 2 ** 40),
+                attempt: Math.floor(random.next() * 30),
+                leaseDeadlineMs: 1_764_000_000_000 + Math.floor(random.next() * 1e6),
               },
             }
           : {
-              revoked: { jobId: String(round), token: round * 3, reason: random() < 0.5 ? "" : "cancelled" },
+              revoked: {
+                jobId: String(round),
+                token: round * 3,
+                reason: random.next() < 0.5 ? "" : "cancelled",
+              },
             };
       const ours = encodeAssignmentEvent(ev);
       const decoded = stream.responseDeserialize(ours) as Record<string, unknown>;
@@ -100,11 +98,11 @@ describe("assignment encoder (checked against proto-loader)", () => {
   });
 
   it("refuses values the wire cannot carry instead of sending wrong ones", () => {
-    const job = { ...randomJob(rng(1)), state: "JOB_STATE_SLEEPING" };
+    const job = { ...randomJob(new Prng(1)), state: "JOB_STATE_SLEEPING" };
     expect(() =>
       encodeAssignmentEvent({ assigned: { job, token: 1, attempt: 1, leaseDeadlineMs: 1 } }),
     ).toThrow(/not a raftq.v1.JobState/);
-    const ok = randomJob(rng(2));
+    const ok = randomJob(new Prng(2));
     expect(() =>
       encodeAssignmentEvent({ assigned: { job: ok, token: -1, attempt: 1, leaseDeadlineMs: 1 } }),
     ).toThrow(/unsigned safe integer/);

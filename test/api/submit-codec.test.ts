@@ -1,5 +1,6 @@
 import type * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
+import { Prng } from "../sim/prng.js";
 import { jobServiceDefinition } from "../../src/api/server.js";
 import { loadRaftqProto } from "../../src/wire/proto.js";
 import {
@@ -14,28 +15,22 @@ const reference = loadRaftqProto().pkg.JobService.service as grpc.ServiceDefinit
 const submitJob = reference.SubmitJob!;
 const submitJobs = reference.SubmitJobs!;
 
-function rng(seed: number): () => number {
-  return () => {
-    seed = (Math.imul(seed ^ (seed >>> 15), 2246822507) + 0x9e3779b9) >>> 0;
-    return seed / 2 ** 32;
-  };
-}
-
 const ALPHABET = ["a", "Z", "0", "-", " ", "é", "ß", "日本", "😀", "\u0000", "\uffff"];
 
-function randomSpec(random: () => number): Record<string, unknown> {
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  const text = (): string => Array.from({ length: Math.floor(random() * 12) }, () => pick(ALPHABET)).join("");
-  const maybe = (value: () => unknown): unknown => (random() < 0.35 ? undefined : value());
+function randomSpec(random: Prng): Record<string, unknown> {
+  const pick = <T>(xs: readonly T[]): T => random.pick(xs);
+  const text = (): string =>
+    Array.from({ length: Math.floor(random.next() * 12) }, () => pick(ALPHABET)).join("");
+  const maybe = (value: () => unknown): unknown => (random.next() < 0.35 ? undefined : value());
   const uint64 = (): unknown =>
     pick([0, 1, 127, 128, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1, "18446744073709551615", "9007199254740993"]);
   const spec: Record<string, unknown> = {
     queue: maybe(text),
     type: maybe(text),
     payload: maybe(() =>
-      Buffer.from(Array.from({ length: Math.floor(random() * 300) }, () => random() * 256)),
+      Buffer.from(Array.from({ length: Math.floor(random.next() * 300) }, () => random.next() * 256)),
     ),
-    priority: maybe(() => pick([0, 1, -1, 2 ** 31 - 1, -(2 ** 31), Math.floor(random() * 2e6) - 1e6])),
+    priority: maybe(() => pick([0, 1, -1, 2 ** 31 - 1, -(2 ** 31), Math.floor(random.next() * 2e6) - 1e6])),
     maxAttempts: maybe(() => pick([0, 1, 25, 2 ** 32 - 1])),
     leaseMs: maybe(uint64),
     runAtMs: maybe(uint64),
@@ -79,9 +74,9 @@ function lengthPrefixed(field: number, body: Buffer): Buffer {
 
 describe("submit codec (checked against proto-loader)", () => {
   it("decodes SubmitJobs requests exactly as proto-loader does, unknown fields included", () => {
-    const random = rng(7);
+    const random = new Prng(7);
     for (let round = 0; round < 300; round++) {
-      const specs = Array.from({ length: Math.floor(random() * 6) }, () => randomSpec(random));
+      const specs = Array.from({ length: Math.floor(random.next() * 6) }, () => randomSpec(random));
       const plain = submitJobs.requestSerialize({ jobs: specs });
       expect(decodeSubmitJobsRequest(plain)).toEqual(submitJobs.requestDeserialize(plain));
       // The same jobs with unknown fields inside each job and around them.
@@ -97,7 +92,7 @@ describe("submit codec (checked against proto-loader)", () => {
   });
 
   it("decodes SubmitJob requests as proto-loader does, an absent job as null and a repeated one replaced", () => {
-    const random = rng(11);
+    const random = new Prng(11);
     for (let round = 0; round < 300; round++) {
       const bytes = submitJob.requestSerialize({ job: randomSpec(random) });
       expect(decodeSubmitJobRequest(bytes)).toEqual(submitJob.requestDeserialize(bytes));
@@ -114,11 +109,11 @@ describe("submit codec (checked against proto-loader)", () => {
   });
 
   it("encodes responses that proto-loader decodes to the same values", () => {
-    const random = rng(3);
+    const random = new Prng(3);
     for (let round = 0; round < 200; round++) {
-      const results = Array.from({ length: Math.floor(random() * 120) }, (_, i) => ({
-        jobId: random() < 0.1 ? "" : `${Math.floor(random() * 2 ** 40)}${i % 7 === 0 ? "é😀" : ""}`,
-        duplicate: random() < 0.3,
+      const results = Array.from({ length: Math.floor(random.next() * 120) }, (_, i) => ({
+        jobId: random.next() < 0.1 ? "" : `${Math.floor(random.next() * 2 ** 40)}${i % 7 === 0 ? "é😀" : ""}`,
+        duplicate: random.next() < 0.3,
       }));
       expect(submitJobs.responseDeserialize(encodeSubmitJobsResponse({ results }))).toEqual({ results });
       const one = results[0] ?? { jobId: "1", duplicate: true };

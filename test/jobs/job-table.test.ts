@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { Prng } from "../sim/prng.js";
 import { InvariantError } from "../../src/jobs/assert.js";
 import { JobTable, SHARD_IDS } from "../../src/jobs/job-table.js";
 import type { JobRecord } from "../../src/jobs/records.js";
@@ -51,11 +52,8 @@ describe("JobTable", () => {
   });
 
   it("matches a Map under random submits and deletes (seeded)", () => {
-    let seed = 12345;
-    const random = (): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
-      return seed / 2 ** 32;
-    };
+    const prng = new Prng(12345);
+    const random = (): number => prng.next();
     const t = new JobTable();
     const model = new Map<number, JobRecord>();
     let next = 1;
