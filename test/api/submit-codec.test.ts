@@ -1,7 +1,7 @@
-import type * as grpc from "@grpc/grpc-js";
+import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { Prng } from "../sim/prng.js";
-import { jobServiceDefinition } from "../../src/api/server.js";
+import { createGrpcServer, jobServiceDefinition } from "../../src/api/server.js";
 import { loadRaftqProto } from "../../src/wire/proto.js";
 import {
   decodeSubmitJobRequest,
@@ -146,5 +146,49 @@ describe("submit codec (checked against proto-loader)", () => {
     expect(def.SubmitJobs!.responseSerialize).toBe(encodeSubmitJobsResponse);
     expect(def.GetJob!.requestDeserialize).toBe(reference.GetJob!.requestDeserialize);
     expect(def.SubmitJob!.path).toBe("/raftq.v1.JobService/SubmitJob");
+  });
+  it("over gRPC: a request that is not protobuf gets INTERNAL and never reaches the handler", async () => {
+    const server = createGrpcServer();
+    const received: unknown[] = [];
+    server.addService(jobServiceDefinition(), {
+      SubmitJobs: (
+        call: grpc.ServerUnaryCall<{ jobs: unknown[] }, unknown>,
+        cb: grpc.sendUnaryData<unknown>,
+      ) => {
+        received.push(call.request);
+        cb(null, { results: call.request.jobs.map((_, i) => ({ jobId: String(i + 1), duplicate: false })) });
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) =>
+        e === null ? resolve(p) : reject(e),
+      ),
+    );
+    const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    const send = (bytes: Buffer): Promise<{ error: grpc.ServiceError | null; reply: Buffer | undefined }> =>
+      new Promise((resolve) =>
+        client.makeUnaryRequest(
+          "/raftq.v1.JobService/SubmitJobs",
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          bytes,
+          (error, reply) => resolve({ error, reply }),
+        ),
+      );
+    try {
+      const bad = await send(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f])); // a length past the end
+      expect(bad.error?.code).toBe(grpc.status.INTERNAL);
+      expect(bad.error?.details).toMatch(/Error deserializing request/);
+      expect(received).toHaveLength(0);
+      const good = await send(submitJobs.requestSerialize({ jobs: [{ queue: "q", type: "t" }] }));
+      expect(good.error).toBeNull();
+      expect(submitJobs.responseDeserialize(good.reply!)).toEqual({
+        results: [{ jobId: "1", duplicate: false }],
+      });
+      expect(received).toHaveLength(1);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
   });
 });
