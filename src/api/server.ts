@@ -66,7 +66,7 @@ export function jobServiceDefinition(): grpc.ServiceDefinition {
   });
 }
 
-/** WorkerService as registered: assignments are encoded by src/wire/assignment-codec.ts (one message per job). */
+/** WorkerService as registered: assignments are encoded by src/wire/assignment-codec.ts (one message per job, or per batch). */
 export function workerServiceDefinition(): grpc.ServiceDefinition {
   return withCodecs(loadRaftqProto().pkg.WorkerService.service, {
     StreamAssignments: { responseSerialize: encodeAssignmentEvent as (value: unknown) => Buffer },

@@ -7,6 +7,8 @@ import {
 } from "../jobs/index.js";
 import type { WorkerStreamEvent } from "../node/worker-hub.js";
 import type { ApiContext } from "./context.js";
+import type { WireAssignmentEvent, WireSingleEvent } from "../wire/assignment-codec.js";
+import { AssignmentBatcher, MAX_EVENTS_PER_MESSAGE } from "./assignment-batcher.js";
 import { jobToWire } from "./convert.js";
 import { invalid, toServiceError, unary } from "./status.js";
 import { expectOk, onLeader, proposeCommand, randomSeed } from "./write-path.js";
@@ -85,30 +87,44 @@ export function workerServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImple
       });
     }),
 
-    StreamAssignments: (call: grpc.ServerWritableStream<{ workerId: string }, unknown>) => {
+    StreamAssignments: (
+      call: grpc.ServerWritableStream<{ workerId: string; maxEventsPerMessage?: number }, unknown>,
+    ) => {
       const workerId = call.request.workerId;
-      if (!workerId) {
-        call.emit("error", toServiceError(invalid("worker_id is required")));
+      const maxEvents = call.request.maxEventsPerMessage ?? 0;
+      const problem = !workerId
+        ? "worker_id is required"
+        : maxEvents > MAX_EVENTS_PER_MESSAGE
+          ? `max_events_per_message: ${maxEvents} is above the limit of ${MAX_EVENTS_PER_MESSAGE}`
+          : null;
+      if (problem !== null) {
+        call.emit("error", toServiceError(invalid(problem)));
         return;
       }
       let detach: (() => void) | null = null;
+      const writeMessage = (m: WireAssignmentEvent): void => {
+        if (!call.cancelled && !call.destroyed) call.write(m);
+      };
+      const batcher = maxEvents > 1 ? new AssignmentBatcher(maxEvents, writeMessage) : null;
       const sink = {
         write: (ev: WorkerStreamEvent): boolean => {
           if (call.cancelled || call.destroyed) return false;
-          if (ev.kind === "assigned") {
-            call.write({
-              assigned: {
-                job: jobToWire(ev.job),
-                token: ev.token,
-                attempt: ev.attempt,
-                leaseDeadlineMs: ev.leaseDeadlineMs,
-              },
-            });
-          } else {
-            call.write({ revoked: { jobId: ev.jobId, token: ev.token, reason: ev.reason } });
-          }
+          const single: WireSingleEvent =
+            ev.kind === "assigned"
+              ? {
+                  assigned: {
+                    job: jobToWire(ev.job),
+                    token: ev.token,
+                    attempt: ev.attempt,
+                    leaseDeadlineMs: ev.leaseDeadlineMs,
+                  },
+                }
+              : { revoked: { jobId: ev.jobId, token: ev.token, reason: ev.reason } };
+          if (batcher === null) writeMessage(single);
+          else batcher.add(single);
           return true;
         },
+        flush: (): void => batcher?.flush(),
       };
       try {
         detach = ctx.hub.attach(workerId, sink);

@@ -1,7 +1,8 @@
 /**
  * A worker's StreamAssignments stream, kept open on some node: when it breaks,
  * or the node does not open it within `openTimeoutMs`, the next node is tried
- * with backoff. Assignments and revocations go to `onEvent`.
+ * with backoff. Assignments and revocations go to `onEvent` (a batch of them as
+ * one event: the worker unrolls it).
  */
 import type * as grpc from "@grpc/grpc-js";
 import { backoffDelayMs, sleep, type BackoffOptions } from "./backoff.js";
@@ -12,6 +13,8 @@ import type { WireAssignmentEvent } from "./wire.js";
 export interface AssignmentStreamOptions {
   readonly conn: Connections;
   readonly workerId: string;
+  /** See WorkerOptions.maxEventsPerMessage. */
+  readonly maxEventsPerMessage: number;
   /** See WorkerOptions.streamOpenTimeoutMs. */
   readonly openTimeoutMs: number;
   readonly reconnectBackoff: BackoffOptions | undefined;
@@ -73,7 +76,7 @@ export class AssignmentStream {
         stream = this.o.conn.stream<WireAssignmentEvent>(
           "WorkerService",
           "StreamAssignments",
-          { workerId: this.o.workerId },
+          { workerId: this.o.workerId, maxEventsPerMessage: this.o.maxEventsPerMessage },
           address,
         );
       } catch (e) {

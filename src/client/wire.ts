@@ -34,9 +34,11 @@ export interface WireRevocation {
 }
 
 export interface WireAssignmentEvent {
-  event?: "assigned" | "revoked";
+  event?: "assigned" | "revoked" | "batch";
   assigned?: WireAssignment | null;
   revoked?: WireRevocation | null;
+  /** Several events in order (never nested), when the stream asked for max_events_per_message > 1. */
+  batch?: { events: WireAssignmentEvent[] } | null;
 }
 
 export interface WireStatusUpdate {

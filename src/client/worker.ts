@@ -82,6 +82,13 @@ export interface WorkerOptions extends Partial<ConnectionOptions> {
    * partitioned) would otherwise hold it for grpc-js's connect timeout (20 s). Default 5000.
    */
   streamOpenTimeoutMs?: number;
+  /**
+   * Assignments the node may put in one stream message, 1-1000. Above 1 the jobs one Raft
+   * entry assigns to this worker arrive in one message instead of one each, which saves CPU
+   * on the node and here (nothing waits to fill a batch). Nodes that predate batching send
+   * one per message either way. Default 1000.
+   */
+  maxEventsPerMessage?: number;
   /** Heartbeat interval used until RegisterWorker answers one, in ms. Default 1000. */
   defaultHeartbeatIntervalMs?: number;
   /** How long `close({ drain: true })` waits for running jobs before aborting them, in ms. Default 30000. */
@@ -165,6 +172,13 @@ export class Worker {
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1 || this.concurrency > 10_000) {
       throw new RaftqError("INVALID_ARGUMENT", `worker: concurrency ${this.concurrency} is not in 1-10000`);
     }
+    const maxEventsPerMessage = options.maxEventsPerMessage ?? 1_000;
+    if (!Number.isInteger(maxEventsPerMessage) || maxEventsPerMessage < 1 || maxEventsPerMessage > 1_000) {
+      throw new RaftqError(
+        "INVALID_ARGUMENT",
+        `worker: maxEventsPerMessage ${maxEventsPerMessage} is not in 1-1000`,
+      );
+    }
     this.queues = [...options.queues];
     this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
     this.ownsClient = options.client === undefined;
@@ -177,6 +191,7 @@ export class Worker {
     this.stream = new AssignmentStream({
       conn: this.conn,
       workerId: this.workerId,
+      maxEventsPerMessage,
       openTimeoutMs: options.streamOpenTimeoutMs ?? 5_000,
       reconnectBackoff: options.reconnectBackoff,
       signal: this.stop.signal,
@@ -325,7 +340,8 @@ export class Worker {
   }
 
   private onEvent(ev: WireAssignmentEvent): void {
-    if (ev.assigned) this.onAssigned(ev.assigned);
+    if (ev.batch) for (const e of ev.batch.events) this.onEvent(e);
+    else if (ev.assigned) this.onAssigned(ev.assigned);
     else if (ev.revoked) this.onRevoked(ev.revoked.jobId, ev.revoked.token, ev.revoked.reason);
   }
 

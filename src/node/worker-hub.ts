@@ -14,6 +14,11 @@ export type WorkerStreamEvent =
 export interface WorkerSink {
   /** Deliver one event; false when the stream is gone (the hub then forgets it). */
   write(event: WorkerStreamEvent): boolean;
+  /**
+   * The events written since the last flush are all there is for now (one
+   * applied entry's, or the held jobs on attach): a sink that batches sends them.
+   */
+  flush(): void;
 }
 
 /** Streams one node serves at most (each worker keeps one open). */
@@ -32,7 +37,11 @@ export class WorkerHub {
     machine.onEvents((events) => this.onEvents(events));
     // A snapshot replaced the state: tell every connected worker what it holds now.
     machine.onRestored(() => {
-      for (const id of this.sinks.keys()) for (const s of this.sinks.get(id) ?? []) this.sendHeld(id, s);
+      for (const id of this.sinks.keys())
+        for (const s of this.sinks.get(id) ?? []) {
+          this.sendHeld(id, s);
+          s.flush();
+        }
     });
   }
 
@@ -52,6 +61,7 @@ export class WorkerHub {
     set.add(sink);
     this.count++;
     this.sendHeld(workerId, sink);
+    sink.flush();
     return () => this.detach(workerId, sink);
   }
 
@@ -80,6 +90,7 @@ export class WorkerHub {
 
   private onEvents(events: readonly JobEvent[]): void {
     if (this.count === 0) return;
+    const written = new Set<WorkerSink>();
     for (const e of events) {
       const workerId = e.workerId;
       if (workerId === null) continue;
@@ -103,7 +114,11 @@ export class WorkerHub {
         if (e.state !== "cancelled") continue; // completed/failed: reported by the worker
         ev = { kind: "revoked", jobId: e.jobId, token: 0, reason: "cancelled" };
       }
-      for (const s of [...set]) this.deliver(workerId, s, ev);
+      for (const s of [...set]) {
+        this.deliver(workerId, s, ev);
+        written.add(s);
+      }
     }
+    for (const s of written) s.flush();
   }
 }

@@ -2,7 +2,11 @@ import type * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { Prng } from "../sim/prng.js";
 import { workerServiceDefinition } from "../../src/api/server.js";
-import { encodeAssignmentEvent, type WireAssignmentEvent } from "../../src/wire/assignment-codec.js";
+import {
+  encodeAssignmentEvent,
+  type WireAssignmentEvent,
+  type WireSingleEvent,
+} from "../../src/wire/assignment-codec.js";
 import { loadRaftqProto } from "../../src/wire/proto.js";
 import type { WireJob } from "../../src/wire/raftq-v1.js";
 
@@ -40,32 +44,56 @@ function randomJob(random: Prng): WireJob {
   };
 }
 
+/** An assignment (80%) or a revocation of `revokedId`. */
+function randomEvent(random: Prng, revokedId: string): WireSingleEvent {
+  return random.next() < 0.8
+    ? {
+        assigned: {
+          job: randomJob(random),
+          token: Math.floor(random.next() * 2 ** 40),
+          attempt: Math.floor(random.next() * 30),
+          leaseDeadlineMs: 1_764_000_000_000 + Math.floor(random.next() * 1e6),
+        },
+      }
+    : {
+        revoked: {
+          jobId: revokedId,
+          token: Math.floor(random.next() * 1e6),
+          reason: random.pick(["", "cancelled"]),
+        },
+      };
+}
+
 describe("assignment encoder (checked against proto-loader)", () => {
   it("gives bytes proto-loader decodes to the same assignments and revocations", () => {
     const random = new Prng(5);
     for (let round = 0; round < 500; round++) {
-      const ev: WireAssignmentEvent =
-        random.next() < 0.8
-          ? {
-              assigned: {
-                job: randomJob(random),
-                token: Math.floor(random.next() * 2 ** 40),
-                attempt: Math.floor(random.next() * 30),
-                leaseDeadlineMs: 1_764_000_000_000 + Math.floor(random.next() * 1e6),
-              },
-            }
-          : {
-              revoked: {
-                jobId: String(round),
-                token: round * 3,
-                reason: random.next() < 0.5 ? "" : "cancelled",
-              },
-            };
+      const ev = randomEvent(random, String(round));
       const ours = encodeAssignmentEvent(ev);
       const decoded = stream.responseDeserialize(ours) as Record<string, unknown>;
       const reference = stream.responseDeserialize(stream.responseSerialize(ev)) as Record<string, unknown>;
       expect(decoded).toEqual(reference);
       expect(decoded.event).toBe("assigned" in ev ? "assigned" : "revoked");
+    }
+  });
+
+  it("lays a batch out as AssignmentBatch: proto-loader reads back the same events, in order", () => {
+    const random = new Prng(11);
+    for (let round = 0; round < 100; round++) {
+      const events = Array.from({ length: 1 + Math.floor(random.next() * 40) }, (_, k) =>
+        randomEvent(random, `r${round}-${k}`),
+      );
+      const ev: WireAssignmentEvent = { batch: { events } };
+      const decoded = stream.responseDeserialize(encodeAssignmentEvent(ev)) as {
+        event: string;
+        batch: { events: { event: string }[] };
+      };
+      const reference = stream.responseDeserialize(stream.responseSerialize(ev));
+      expect(decoded).toEqual(reference);
+      expect(decoded.event).toBe("batch");
+      expect(decoded.batch.events.map((e) => e.event)).toEqual(
+        events.map((e) => ("assigned" in e ? "assigned" : "revoked")),
+      );
     }
   });
 

@@ -336,6 +336,22 @@ export class FakeCluster {
     for (const s of this.streams.get(wid) ?? []) s.write(this.assignment(j));
   }
 
+  /**
+   * Assign `jobs` to `wid` (each with a fresh token) and push them as one AssignmentEvent.batch,
+   * as a node does for a stream that asked for batches; `extra` events are appended as given.
+   */
+  assignBatch(jobs: WireJob[], wid: string, extra: WireAssignmentEvent[] = []): void {
+    const events = jobs.map((j) => {
+      j.state = "JOB_STATE_RUNNING";
+      j.workerId = wid;
+      j.token = this.nextToken++;
+      j.attempts++;
+      j.leaseDeadlineMs = Date.now() + j.leaseMs;
+      return this.assignment(j);
+    });
+    for (const s of this.streams.get(wid) ?? []) s.write({ batch: { events: [...events, ...extra] } });
+  }
+
   /** Resend every held job on every open stream of `wid` (as a reconnect would). */
   resendHeld(wid: string): void {
     for (const j of this.jobs.values()) {

@@ -118,6 +118,42 @@ describe("Worker against a fake cluster", () => {
     expect(runs[0]).not.toBe(runs[1]);
   });
 
+  it("asks for batched assignments and runs each job of a batch once, in order", async () => {
+    const runs: string[] = [];
+    const { client } = await setup(
+      async (j) => {
+        runs.push(j.id);
+      },
+      { concurrency: 4 },
+    );
+    cluster.autoAssign = false;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await client.submit({ queue: "q", type: "t" })).jobId);
+    const jobs = ids.map((id) => cluster.jobs.get(id)!);
+    // The third event repeats the first assignment (same job, same token): not run again.
+    cluster.assignBatch(jobs.slice(0, 2), "w1");
+    cluster.assignBatch([jobs[2]!], "w1", [
+      { assigned: { job: jobs[0]!, token: jobs[0]!.token, attempt: 1, leaseDeadlineMs: 0 } },
+    ]);
+    await until(() => jobs.every((j) => j.state === "JOB_STATE_COMPLETED"));
+    expect(runs).toEqual(ids);
+    const open = cluster.calls.find((c) => c.method === "StreamAssignments");
+    expect(open?.request).toMatchObject({ workerId: "w1", maxEventsPerMessage: 1000 });
+  });
+
+  it("refuses a maxEventsPerMessage outside 1-1000", () => {
+    for (const maxEventsPerMessage of [0, 1001, 2.5])
+      expect(
+        () =>
+          new Worker({
+            endpoints: ["127.0.0.1:1"],
+            queues: ["q"],
+            handler: async () => undefined,
+            maxEventsPerMessage,
+          }),
+      ).toThrow(/maxEventsPerMessage .* is not in 1-1000/);
+  });
+
   it("aborts a revoked job through its AbortSignal and does not report it", async () => {
     let aborted = false;
     const { client } = await setup(

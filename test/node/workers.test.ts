@@ -5,6 +5,7 @@ import { jobSpec, ProcCluster, sleep } from "./harness.js";
 interface AssignmentEvent {
   assigned?: { job: { id: string; workerId: string }; token: number; attempt: number } | null;
   revoked?: { jobId: string; reason: string } | null;
+  batch?: { events: AssignmentEvent[] } | null;
 }
 
 /** Workers on different nodes, liveness, requeue and the assignment token. */
@@ -20,11 +21,12 @@ describe("workers", () => {
   function stream(
     nodeId: string,
     workerId: string,
+    maxEventsPerMessage = 0,
   ): { events: AssignmentEvent[]; call: grpc.ClientReadableStream<AssignmentEvent> } {
     const client = c.client(nodeId, "WorkerService") as unknown as {
       StreamAssignments(req: unknown): grpc.ClientReadableStream<AssignmentEvent>;
     };
-    const call = client.StreamAssignments({ workerId });
+    const call = client.StreamAssignments({ workerId, maxEventsPerMessage });
     const events: AssignmentEvent[] = [];
     call.on("data", (e: AssignmentEvent) => events.push(e));
     call.on("error", () => undefined);
@@ -59,6 +61,54 @@ describe("workers", () => {
       sa.call.cancel();
       sb.call.cancel();
     }
+  });
+
+  it("sends the jobs one entry assigns as one batch to a stream that asked for batches, and one by one otherwise", async () => {
+    const leader = await c.waitForLeader();
+    const follower = c.nodes.find((n) => n.id !== leader)!.id;
+    for (const workerId of ["batched", "single"])
+      await c.call(leader, "WorkerService", "RegisterWorker", {
+        workerId,
+        queues: [workerId],
+        concurrency: 50,
+      });
+    const batched = stream(follower, "batched", 1000);
+    const single = stream(follower, "single");
+    try {
+      await sleep(200); // both streams attached
+      for (const queue of ["batched", "single"])
+        await c.call(leader, "JobService", "SubmitJobs", {
+          jobs: Array.from({ length: 20 }, (_, i) => jobSpec(queue, `${queue}-${i}`)),
+        });
+      const ids = (s: { events: AssignmentEvent[] }): string[] =>
+        s.events
+          .flatMap((e) => e.batch?.events ?? [e])
+          .flatMap((e) => (e.assigned ? [e.assigned.job.id] : []));
+      for (let i = 0; i < 100 && (ids(batched).length < 20 || ids(single).length < 20); i++) await sleep(50);
+      expect(new Set(ids(batched)).size).toBe(20);
+      expect(new Set(ids(single)).size).toBe(20);
+      // The 20 jobs were submitted in one entry and assigned in one: fewer messages than jobs.
+      expect(batched.events.some((e) => (e.batch?.events.length ?? 0) > 1)).toBe(true);
+      expect(batched.events.length).toBeLessThan(20);
+      expect(batched.events.flatMap((e) => e.batch?.events ?? []).every((e) => e.assigned || e.revoked)).toBe(
+        true,
+      );
+      expect(single.events.every((e) => !e.batch && e.assigned)).toBe(true);
+      expect(single.events).toHaveLength(20);
+    } finally {
+      batched.call.cancel();
+      single.call.cancel();
+    }
+  });
+
+  it("refuses a stream asking for more than 1000 events per message, with INVALID_ARGUMENT", async () => {
+    const leader = await c.waitForLeader();
+    const s = stream(leader, "greedy", 1001);
+    const err = await new Promise<grpc.ServiceError>((resolve) =>
+      s.call.on("error", (e: grpc.ServiceError) => resolve(e)),
+    );
+    expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(err.details).toMatch(/max_events_per_message: 1001 is above the limit of 1000/);
   });
 
   it("requeues a silent worker's jobs to another worker and rejects its late report by the token", async () => {
