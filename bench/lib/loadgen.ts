@@ -39,6 +39,8 @@ export interface LoadConfig {
    */
   reportTarget: string;
   concurrency: number;
+  /** worker mode: StreamAssignments' max_events_per_message (1 = one job per message; the SDK's Worker asks for 1000). */
+  eventsPerMessage: number;
   /** Prefix for ids (idempotency keys, worker ids, etcd keys). */
   tag: string;
   /** Per-call deadline. */
@@ -282,14 +284,15 @@ async function runWorkers(cfg: LoadConfig): Promise<void> {
       };
       const s = (
         c as unknown as { StreamAssignments(r: unknown): grpc.ClientReadableStream<unknown> }
-      ).StreamAssignments({ workerId });
+      ).StreamAssignments({ workerId, maxEventsPerMessage: cfg.eventsPerMessage });
       streams.push(s);
-      s.on("data", (ev: { assigned?: Assigned | null }) => {
-        if (ev.assigned) {
-          pending.push({ a: ev.assigned, at: Date.now() });
-          if (pending.length >= 500) void flush();
-          else setImmediate(() => void flush());
-        }
+      type Event = { assigned?: Assigned | null; batch?: { events: Event[] } | null };
+      s.on("data", (ev: Event) => {
+        const at = Date.now();
+        for (const e of ev.batch ? ev.batch.events : [ev])
+          if (e.assigned) pending.push({ a: e.assigned, at });
+        if (pending.length >= 500) void flush();
+        else if (pending.length > 0) setImmediate(() => void flush());
       });
       s.on("error", (e: grpc.ServiceError) => {
         if (e.code !== grpc.status.CANCELLED) recordError("stream " + errName(e));

@@ -23,6 +23,7 @@ export const DEFAULT_LOAD: LoadConfig = {
   workers: 1,
   reportTarget: "",
   concurrency: 1000,
+  eventsPerMessage: Number(process.env.BENCH_EVENTS_PER_MESSAGE ?? 1000),
   tag: "lg",
   deadlineMs: 10_000,
   keys: false,
