@@ -339,13 +339,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           await sleep(100 + random() * 200);
           continue;
         }
-        const client = c.client(node, "WorkerService") as unknown as {
-          StreamAssignments(r: unknown): grpc.ClientReadableStream<{
-            assigned?: { job: WireJob; token: number; attempt: number } | null;
-            revoked?: { jobId: string; token: number; reason: string } | null;
-          }>;
+        type StreamEvent = {
+          assigned?: { job: WireJob; token: number; attempt: number } | null;
+          revoked?: { jobId: string; token: number; reason: string } | null;
+          batch?: { events: StreamEvent[] } | null;
         };
-        const stream = client.StreamAssignments({ workerId });
+        const client = c.client(node, "WorkerService") as unknown as {
+          StreamAssignments(r: unknown): grpc.ClientReadableStream<StreamEvent>;
+        };
+        // Even workers take batched assignments (as the SDK's Worker does), odd ones one per message.
+        const stream = client.StreamAssignments({ workerId, maxEventsPerMessage: wi % 2 === 0 ? 1000 : 0 });
         let streamDone = false;
         const beat = setInterval(() => {
           if (Date.now() < silentUntil) return;
@@ -403,8 +406,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
             }
           }
         };
-        stream.on("data", (ev) => {
-          if (ev.assigned) {
+        const onEvent = (ev: StreamEvent): void => {
+          if (ev.batch) {
+            for (const e of ev.batch.events) onEvent(e);
+          } else if (ev.assigned) {
             const a = ev.assigned;
             rec({
               kind: "assigned",
@@ -435,7 +440,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
               atMs: Date.now(),
             });
           }
-        });
+        };
+        stream.on("data", onEvent);
         await new Promise<void>((res) => {
           const done = () => {
             if (!streamDone) {
