@@ -1,6 +1,7 @@
 // raftq's own codecs for the hottest messages against proto-loader's generic path, per message,
 // on one core: SubmitJobs x100 requests decoded and their answers encoded (the leader, per call),
-// and AssignmentEvents encoded (every node streaming to workers, one per job assigned).
+// AssignmentEvents encoded (every node streaming to workers, one per job assigned, or a batch of
+// 100), and BatchUpdateJobStatus x100 requests decoded and answered (the leader, per call).
 // Run: npx tsx bench/wire-codecs.ts   Settings: BENCH_ROUNDS (5).
 import type * as grpc from "@grpc/grpc-js";
 import { jobServiceDefinition, workerServiceDefinition } from "../src/api/server.js";
@@ -54,6 +55,25 @@ const assignment = {
   },
 };
 
+const assignments = { batch: { events: Array.from({ length: 100 }, () => assignment) } };
+const reports = generic.workers.BatchUpdateJobStatus!.requestSerialize({
+  updates: Array.from({ length: 100 }, (_, i) => ({
+    jobId: String(1_000_000 + i),
+    workerId: "w-1",
+    token: 98765 + i,
+    completed: { result: Buffer.alloc(0) },
+  })),
+});
+const reportAnswer = {
+  results: Array.from({ length: 100 }, (_, i) => ({
+    jobId: String(1_000_000 + i),
+    ok: true,
+    code: "",
+    reason: "",
+    message: "",
+  })),
+};
+
 /** Microseconds of CPU per call of `fn`, best of ROUNDS rounds of `n` calls. */
 function usPerCall(n: number, fn: () => unknown): number {
   let best = Infinity;
@@ -77,6 +97,21 @@ const cases: [
     "AssignmentEvent (128-byte payload), encode",
     50_000,
     (d) => d.workers.StreamAssignments!.responseSerialize(assignment),
+  ],
+  [
+    "AssignmentEvent batch of 100, encode",
+    1_000,
+    (d) => d.workers.StreamAssignments!.responseSerialize(assignments),
+  ],
+  [
+    "BatchUpdateJobStatus x100 request, decode",
+    3_000,
+    (d) => d.workers.BatchUpdateJobStatus!.requestDeserialize(reports),
+  ],
+  [
+    "BatchUpdateJobStatus x100 answer, encode",
+    3_000,
+    (d) => d.workers.BatchUpdateJobStatus!.responseSerialize(reportAnswer),
   ],
 ];
 console.log(`wire codecs, best of ${ROUNDS} rounds, CPU per message, node ${process.version}`);

@@ -7,6 +7,10 @@ import { clusterServiceHandlers } from "./cluster-service.js";
 import type { ApiContext } from "./context.js";
 import { jobServiceHandlers } from "./job-service.js";
 import { encodeAssignmentEvent } from "../wire/assignment-codec.js";
+import {
+  decodeBatchUpdateJobStatusRequest,
+  encodeBatchUpdateJobStatusResponse,
+} from "../wire/status-codec.js";
 import { loadRaftqProto } from "../wire/proto.js";
 import {
   decodeSubmitJobRequest,
@@ -66,10 +70,17 @@ export function jobServiceDefinition(): grpc.ServiceDefinition {
   });
 }
 
-/** WorkerService as registered: assignments are encoded by src/wire/assignment-codec.ts (one message per job, or per batch). */
+/**
+ * WorkerService as registered: assignments are encoded by src/wire/assignment-codec.ts (one
+ * message per job, or per batch), BatchUpdateJobStatus goes through src/wire/status-codec.ts.
+ */
 export function workerServiceDefinition(): grpc.ServiceDefinition {
   return withCodecs(loadRaftqProto().pkg.WorkerService.service, {
     StreamAssignments: { responseSerialize: encodeAssignmentEvent as (value: unknown) => Buffer },
+    BatchUpdateJobStatus: {
+      requestDeserialize: decodeBatchUpdateJobStatusRequest,
+      responseSerialize: encodeBatchUpdateJobStatusResponse as (value: unknown) => Buffer,
+    },
   });
 }
 

@@ -8,21 +8,13 @@ import {
 import type { WorkerStreamEvent } from "../node/worker-hub.js";
 import type { ApiContext } from "./context.js";
 import type { WireAssignmentEvent, WireSingleEvent } from "../wire/assignment-codec.js";
+import type { WireStatusUpdate } from "../wire/status-codec.js";
 import { AssignmentBatcher, MAX_EVENTS_PER_MESSAGE } from "./assignment-batcher.js";
 import { jobToWire } from "./convert.js";
 import { invalid, toServiceError, unary } from "./status.js";
 import { expectOk, onLeader, proposeCommand, randomSeed } from "./write-path.js";
 
-interface WireUpdate {
-  jobId: string;
-  workerId: string;
-  token: number;
-  outcome?: "completed" | "failed";
-  completed?: { result: Buffer } | null;
-  failed?: { error: string; retryable: boolean } | null;
-}
-
-function updateFromWire(u: WireUpdate, index: number): JobStatusUpdate {
+function updateFromWire(u: WireStatusUpdate, index: number): JobStatusUpdate {
   const where = index >= 0 ? `updates[${index}]` : "update";
   if (u.outcome === "completed" && u.completed) {
     return {
@@ -144,7 +136,7 @@ export function workerServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImple
       call.sendMetadata(new grpc.Metadata());
     },
 
-    UpdateJobStatus: unary(async (req: { update?: WireUpdate }, call) => {
+    UpdateJobStatus: unary(async (req: { update?: WireStatusUpdate }, call) => {
       if (!req.update) throw invalid("update is required");
       const update = updateFromWire(req.update, -1);
       checkUpdate(ctx, update, -1);
@@ -161,7 +153,7 @@ export function workerServiceHandlers(ctx: ApiContext): grpc.UntypedServiceImple
       });
     }),
 
-    BatchUpdateJobStatus: unary(async (req: { updates?: WireUpdate[] }, call) => {
+    BatchUpdateJobStatus: unary(async (req: { updates?: WireStatusUpdate[] }, call) => {
       const updates = (req.updates ?? []).map((u, i) => updateFromWire(u, i));
       if (updates.length === 0) throw invalid("updates: at least one update is required");
       if (updates.length > ctx.limits.maxBatchItems)
