@@ -118,3 +118,27 @@ export function expectWireType(field: string, tag: number, wanted: number): void
   if ((tag & 7) !== wanted)
     throw new Error(`protobuf: field ${field} has wire type ${tag & 7}, not ${wanted}`);
 }
+
+/**
+ * The repeated embedded-message field `field` (named `name` in errors) of the
+ * message in `buf`, each read by `read` from its bytes [start, end); every
+ * other field is skipped.
+ */
+export function readRepeatedMessages<T>(
+  buf: Buffer,
+  field: number,
+  name: string,
+  read: (buf: Buffer, start: number, end: number) => T,
+): T[] {
+  const items: T[] = [];
+  const r = new ProtoReader(buf, 0, buf.length);
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    if (tag >>> 3 === field) {
+      expectWireType(name, tag, WIRE_BYTES);
+      const [start, end] = r.span();
+      items.push(read(buf, start, end));
+    } else r.skip(tag & 7);
+  }
+  return items;
+}

@@ -13,7 +13,7 @@
  * a known field with the wrong wire type throws. test/api/status-codec.test.ts
  * checks it against proto-loader on random messages.
  */
-import { expectWireType, ProtoReader } from "./protobuf-reader.js";
+import { expectWireType, ProtoReader, readRepeatedMessages } from "./protobuf-reader.js";
 import { measure, ProtoWriter, WIRE_BYTES, WIRE_VARINT } from "./protobuf-writer.js";
 
 export interface WireStatusUpdate {
@@ -115,17 +115,7 @@ function readUpdate(buf: Buffer, pos: number, end: number): WireStatusUpdate {
 
 /** BatchUpdateJobStatusRequest: `{ updates }` in order. */
 export function decodeBatchUpdateJobStatusRequest(buf: Buffer): { updates: WireStatusUpdate[] } {
-  const updates: WireStatusUpdate[] = [];
-  const r = new ProtoReader(buf, 0, buf.length);
-  while (r.pos < r.end) {
-    const tag = r.uint32();
-    if (tag >>> 3 === 1) {
-      expectWireType("updates", tag, WIRE_BYTES);
-      const [start, end] = r.span();
-      updates.push(readUpdate(buf, start, end));
-    } else r.skip(tag & 7);
-  }
-  return { updates };
+  return { updates: readRepeatedMessages(buf, 1, "updates", readUpdate) };
 }
 
 const utf8 = (s: string): number => (s.length === 0 ? 0 : Buffer.byteLength(s, "utf8"));

@@ -19,7 +19,7 @@
  * gives). A malformed message throws, as protobufjs does; a known field sent
  * with the wrong wire type throws too (protobufjs would misread it).
  */
-import { expectWireType, ProtoReader } from "./protobuf-reader.js";
+import { expectWireType, ProtoReader, readRepeatedMessages } from "./protobuf-reader.js";
 import { measure, ProtoWriter, WIRE_BYTES, WIRE_FIXED64, WIRE_VARINT } from "./protobuf-writer.js";
 import type { WireJobSpec } from "./raftq-v1.js";
 
@@ -119,17 +119,7 @@ export function decodeSubmitJobRequest(buf: Buffer): { job: WireJobSpec | null }
 
 /** SubmitJobsRequest: `{ jobs }` in order. */
 export function decodeSubmitJobsRequest(buf: Buffer): { jobs: WireJobSpec[] } {
-  const jobs: WireJobSpec[] = [];
-  const r = new ProtoReader(buf, 0, buf.length);
-  while (r.pos < r.end) {
-    const tag = r.uint32();
-    if (tag >>> 3 === 1) {
-      expectWireType("jobs", tag, WIRE_BYTES);
-      const [start, end] = r.span();
-      jobs.push(readJobSpec(buf, start, end));
-    } else r.skip(tag & 7);
-  }
-  return { jobs };
+  return { jobs: readRepeatedMessages(buf, 1, "jobs", readJobSpec) };
 }
 
 /** Bytes of one SubmitJobResponse's body (job_id = 1, duplicate = 2). */
