@@ -15,14 +15,29 @@ import type { WireSingleEvent } from "../wire/assignment-codec.js";
 export const MAX_EVENTS_PER_MESSAGE = 1000;
 
 /**
- * A message is sent once its jobs' payloads and results reach this many bytes,
- * so a batch stays well under a client's 4 MiB receive limit (a single job may
- * still be larger: it goes alone, as it would unbatched).
+ * A message is sent before its events would pass this many bytes (counted by
+ * an upper bound: payloads, results, every string, e.g. a retried job's last
+ * error), so a batch stays well under a client's 4 MiB receive limit. A single
+ * larger job goes alone, as it would unbatched.
  */
 export const MAX_BATCH_BYTES = 1 << 20;
 
-/** What a job costs in a message besides its payload and result (ids, queue, type, numbers): a rough, generous bound. */
-const EVENT_OVERHEAD_BYTES = 512;
+/** What an event costs in a message besides its bytes and strings (tags, lengths, numbers): a generous bound. */
+const EVENT_OVERHEAD_BYTES = 128;
+
+/** An upper bound of the event's size in a message: strings at 3 UTF-8 bytes per UTF-16 unit. */
+function boundBytes(ev: WireSingleEvent): number {
+  if ("revoked" in ev) return EVENT_OVERHEAD_BYTES + 3 * (ev.revoked.jobId.length + ev.revoked.reason.length);
+  const j = ev.assigned.job;
+  const chars =
+    j.id.length +
+    j.queue.length +
+    j.type.length +
+    j.idempotencyKey.length +
+    j.workerId.length +
+    j.lastError.length;
+  return EVENT_OVERHEAD_BYTES + j.payload.length + j.result.length + 3 * chars;
+}
 
 export class AssignmentBatcher {
   private pending: WireSingleEvent[] = [];
@@ -41,10 +56,7 @@ export class AssignmentBatcher {
   }
 
   add(ev: WireSingleEvent): void {
-    const bytes =
-      "assigned" in ev
-        ? EVENT_OVERHEAD_BYTES + ev.assigned.job.payload.length + ev.assigned.job.result.length
-        : EVENT_OVERHEAD_BYTES;
+    const bytes = boundBytes(ev);
     if (this.pending.length > 0 && this.pendingBytes + bytes > MAX_BATCH_BYTES) this.flush();
     this.pending.push(ev);
     this.pendingBytes += bytes;

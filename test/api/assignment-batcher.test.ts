@@ -84,6 +84,22 @@ describe("AssignmentBatcher (one stream's messages)", () => {
     expect(idsOf(sent)).toEqual([["0", "1", "2"], ["3", "4"], ["big"], ["small"]]);
   });
 
+  it("counts a job's strings too: retried jobs with long last errors split into several messages", () => {
+    const sent: WireAssignmentEvent[] = [];
+    const b = new AssignmentBatcher(MAX_EVENTS_PER_MESSAGE, (m) => sent.push(m));
+    for (let i = 0; i < MAX_EVENTS_PER_MESSAGE; i++) {
+      const ev = assigned(String(i), 0) as { assigned: { job: WireJob } };
+      b.add({
+        assigned: { ...ev.assigned, job: { ...ev.assigned.job, lastError: "é".repeat(4096) } },
+      } as WireSingleEvent);
+    }
+    b.flush();
+    // Each job's error is ~8 KiB of UTF-8 (bounded at 12 KiB): at most ~85 per MiB.
+    expect(sent.length).toBeGreaterThan(10);
+    for (const m of sent) expect("batch" in m ? m.batch.events.length : 1).toBeLessThanOrEqual(86);
+    expect(idsOf(sent).flat()).toHaveLength(MAX_EVENTS_PER_MESSAGE);
+  });
+
   it("refuses a maxEvents outside 2..MAX_EVENTS_PER_MESSAGE", () => {
     for (const bad of [0, 1, 1.5, MAX_EVENTS_PER_MESSAGE + 1])
       expect(() => new AssignmentBatcher(bad, () => undefined)).toThrow(RangeError);
