@@ -1,7 +1,8 @@
 // End to end: N jobs submitted, run by workers with no-op handlers, completed.
 // Prints jobs/s (first submit to last completion) and submit-to-completed latency.
 // Run: npx tsx bench/cluster-e2e.ts [--quick]
-// Settings: BENCH_E2E_JOBS (50,000; quick 3,000).
+// Settings: BENCH_E2E_JOBS (50,000; quick 3,000), BENCH_EVENTS_PER_MESSAGE (1000; 1 = one assignment
+// per stream message). Standalone runs start a cold cluster (no warm-up, unlike `npm run bench`).
 import { isMain, runStandalone } from "./lib/standalone.js";
 import { BenchCluster, sleep } from "./lib/cluster.js";
 import { cpuMeter, DEFAULT_LOAD, LoadGens, merge } from "./lib/loadgens.js";

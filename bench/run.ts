@@ -9,7 +9,8 @@
 //   npm run bench -- --micro         also run the single-process micro benchmarks in bench/
 // Environment: BENCH_SECONDS, BENCH_E2E_JOBS, BENCH_KILLS, BENCH_DEPTH (see each bench/cluster-*.ts),
 // BENCH_WARM_SECONDS (load before the first measured window of each submit and e2e cluster and of
-// the do-nothing server; bench/warm-up.ts).
+// the do-nothing server; bench/warm-up.ts), BENCH_EVENTS_PER_MESSAGE (the e2e workers' assignments
+// per stream message: 1000 as the SDK's Worker asks, 1 for one per message).
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
