@@ -3,13 +3,12 @@
 // their streams on the followers, default batching of assignments and reports), all in this
 // one process; a warmed 3-node cluster (RocksDB, sync on). Prints jobs/s from the first submit
 // to the last completion and CPU per process. Asserts nothing.
-// Run: npx tsx bench/sdk-e2e.ts   Settings: BENCH_E2E_JOBS (50,000), BENCH_ROUNDS (2).
+// Run: npx tsx bench/sdk-e2e.ts [--quick: 1 s warm-up]   Settings: BENCH_E2E_JOBS (50,000), BENCH_ROUNDS (2).
 import { RaftqClient, Worker } from "../src/client/index.js";
-import { buildProduct, harnessWithoutSourceMaps } from "./lib/build.js";
-import { BenchCluster, sleep } from "./lib/cluster.js";
+import { type BenchCluster, sleep } from "./lib/cluster.js";
 import { cpuMeter } from "./lib/loadgens.js";
-import { machineLine } from "./lib/procstat.js";
-import { printRows, row, type Row } from "./lib/report.js";
+import { row, type Row } from "./lib/report.js";
+import { isMain, runStandalone } from "./lib/standalone.js";
 import { warmCluster } from "./warm-up.js";
 
 const JOBS = Number(process.env.BENCH_E2E_JOBS ?? 50_000);
@@ -70,16 +69,10 @@ async function round(c: BenchCluster, leader: string, queue: string): Promise<Ro
   });
 }
 
-console.log(machineLine());
-harnessWithoutSourceMaps();
-buildProduct();
-const c = await BenchCluster.start({ entry: "built" });
-try {
-  await c.waitForLeader();
-  await warmCluster(c, false);
-  const rows: Row[] = [];
-  for (let i = 0; i < ROUNDS; i++) rows.push(await round(c, await c.waitForLeader(), `sdk-e2e-${i}`));
-  console.log(printRows(rows));
-} finally {
-  await c.stop();
-}
+if (isMain(import.meta.url))
+  await runStandalone(async (c, { quick }) => {
+    await warmCluster(c, quick);
+    const rows: Row[] = [];
+    for (let i = 0; i < ROUNDS; i++) rows.push(await round(c, await c.waitForLeader(), `sdk-e2e-${i}`));
+    return rows;
+  });

@@ -8,7 +8,7 @@ import {
 import type { WorkerStreamEvent } from "../node/worker-hub.js";
 import type { ApiContext } from "./context.js";
 import type { WireAssignmentEvent, WireSingleEvent } from "../wire/assignment-codec.js";
-import type { WireStatusUpdate } from "../wire/status-codec.js";
+import type { WireStatusUpdate } from "../wire/raftq-v1.js";
 import { AssignmentBatcher, MAX_EVENTS_PER_MESSAGE } from "./assignment-batcher.js";
 import { jobToWire } from "./convert.js";
 import { invalid, toServiceError, unary } from "./status.js";

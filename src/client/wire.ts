@@ -3,10 +3,16 @@
  * 64-bit integers, enum names as strings) and their conversion to the SDK's
  * public types.
  */
-import type { WireJob, WireJobSpec, WireMember } from "../wire/raftq-v1.js";
+import type {
+  WireJob,
+  WireJobSpec,
+  WireMember,
+  WireStatusUpdate,
+  WireUpdateResult,
+} from "../wire/raftq-v1.js";
 import type { ClusterStatus, Job, JobInput, JobState, Member, MemberRole, QueueCounts } from "./types.js";
 
-export type { WireJob, WireJobSpec, WireMember };
+export type { WireJob, WireJobSpec, WireMember, WireStatusUpdate, WireUpdateResult };
 
 export interface WireClusterStatus {
   clusterId: string;
@@ -39,22 +45,6 @@ export interface WireAssignmentEvent {
   revoked?: WireRevocation | null;
   /** Several events in order (never nested), when the stream asked for max_events_per_message > 1. */
   batch?: { events: WireAssignmentEvent[] } | null;
-}
-
-export interface WireStatusUpdate {
-  jobId: string;
-  workerId: string;
-  token: number;
-  completed?: { result: Buffer };
-  failed?: { error: string; retryable: boolean };
-}
-
-export interface WireUpdateResult {
-  jobId: string;
-  ok: boolean;
-  code: string;
-  reason: string;
-  message: string;
 }
 
 export function toBuffer(data: Uint8Array | string | undefined): Buffer {

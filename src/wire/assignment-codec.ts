@@ -10,7 +10,7 @@
  * checks that against proto-loader's decoder on random events.
  */
 import { loadRaftqProto } from "./proto.js";
-import { measure, ProtoWriter } from "./protobuf-writer.js";
+import { measure, ProtoWriter, utf8Length } from "./protobuf-writer.js";
 import type { WireJob } from "./raftq-v1.js";
 
 export interface WireAssignment {
@@ -59,8 +59,6 @@ interface JobStrings {
   readonly lastError: number;
 }
 
-const utf8 = (s: string): number => (s.length === 0 ? 0 : Buffer.byteLength(s, "utf8"));
-
 function jobBytes(j: WireJob, s: JobStrings): number {
   return (
     measure.string(1, s.id) +
@@ -108,12 +106,12 @@ function writeJob(w: ProtoWriter, j: WireJob, s: JobStrings): void {
 function encodeAssigned(a: WireAssignment): Buffer {
   const j = a.job;
   const s: JobStrings = {
-    id: utf8(j.id),
-    queue: utf8(j.queue),
-    type: utf8(j.type),
-    idempotencyKey: utf8(j.idempotencyKey),
-    workerId: utf8(j.workerId),
-    lastError: utf8(j.lastError),
+    id: utf8Length(j.id),
+    queue: utf8Length(j.queue),
+    type: utf8Length(j.type),
+    idempotencyKey: utf8Length(j.idempotencyKey),
+    workerId: utf8Length(j.workerId),
+    lastError: utf8Length(j.lastError),
   };
   const job = jobBytes(j, s);
   const assignment =
@@ -132,8 +130,8 @@ function encodeAssigned(a: WireAssignment): Buffer {
 }
 
 function encodeRevoked(r: WireRevocation): Buffer {
-  const id = utf8(r.jobId);
-  const reason = utf8(r.reason);
+  const id = utf8Length(r.jobId);
+  const reason = utf8Length(r.reason);
   const body = measure.string(1, id) + measure.uint(2, r.token) + measure.string(3, reason);
   const w = new ProtoWriter(Buffer.allocUnsafe(measure.message(2, body)));
   w.message(2, body); // AssignmentEvent.revoked
@@ -149,19 +147,16 @@ function encodeSingle(ev: WireSingleEvent): Buffer {
 
 /**
  * AssignmentEvent.batch: each event is encoded as on its own and laid out as
- * AssignmentBatch.events (an embedded AssignmentEvent is the same bytes).
+ * AssignmentBatch.events. An embedded message is written exactly as a bytes
+ * field holding its encoding (never empty here: an event always has a field).
  */
 function encodeBatch(events: readonly WireSingleEvent[]): Buffer {
   const parts = events.map(encodeSingle);
   let inner = 0;
-  for (const p of parts) inner += measure.message(1, p.length);
+  for (const p of parts) inner += measure.bytes(1, p);
   const w = new ProtoWriter(Buffer.allocUnsafe(measure.message(3, inner)));
   w.message(3, inner); // AssignmentEvent.batch
-  for (const p of parts) {
-    w.message(1, p.length); // AssignmentBatch.events
-    w.buf.set(p, w.pos);
-    w.pos += p.length;
-  }
+  for (const p of parts) w.bytes(1, p); // AssignmentBatch.events
   return w.done("AssignmentEvent");
 }
 

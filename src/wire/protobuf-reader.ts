@@ -16,6 +16,9 @@ import {
 /** Nesting of (deprecated) groups skipped inside unknown fields; protobufjs has no bound, we do. */
 const MAX_GROUP_DEPTH = 32;
 
+/** The value of an absent bytes field (shared: decoders never write into it). */
+export const EMPTY_BYTES: Buffer = Buffer.alloc(0);
+
 /** A cursor over one protobuf message (or embedded message) in `buf`. */
 export class ProtoReader {
   constructor(

@@ -16,6 +16,11 @@ export const WIRE_START_GROUP = 3;
 export const WIRE_END_GROUP = 4;
 export const WIRE_FIXED32 = 5;
 
+/** UTF-8 bytes of `s`: what measure.string and ProtoWriter.string take. */
+export function utf8Length(s: string): number {
+  return s.length === 0 ? 0 : Buffer.byteLength(s, "utf8");
+}
+
 /** Bytes of an unsigned varint below 2^53. */
 export function varintBytes(v: number): number {
   let n = 1;

@@ -51,3 +51,24 @@ export interface WireMember {
   isAlive: boolean;
   lastContactMs: number;
 }
+
+/** JobStatusUpdate (UpdateJobStatus, BatchUpdateJobStatus). */
+export interface WireStatusUpdate {
+  jobId: string;
+  workerId: string;
+  token: number;
+  /** Which of completed / failed is set (proto-loader's oneof name); decoders give it, senders may leave it out. */
+  outcome?: "completed" | "failed";
+  /** Oneof members are absent unless sent (proto-loader gives no default for them). */
+  completed?: { result: Buffer };
+  failed?: { error: string; retryable: boolean };
+}
+
+/** One answer of BatchUpdateJobStatus. */
+export interface WireUpdateResult {
+  jobId: string;
+  ok: boolean;
+  code: string;
+  reason: string;
+  message: string;
+}

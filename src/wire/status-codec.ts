@@ -13,33 +13,13 @@
  * a known field with the wrong wire type throws. test/api/status-codec.test.ts
  * checks it against proto-loader on random messages.
  */
-import { expectWireType, ProtoReader, readRepeatedMessages } from "./protobuf-reader.js";
-import { measure, ProtoWriter, WIRE_BYTES, WIRE_VARINT } from "./protobuf-writer.js";
-
-export interface WireStatusUpdate {
-  jobId: string;
-  workerId: string;
-  token: number;
-  /** Which of completed / failed is set (proto-loader's oneof name); absent when neither. */
-  outcome?: "completed" | "failed";
-  /** Oneof members are absent unless sent (proto-loader gives no default for them). */
-  completed?: { result: Buffer };
-  failed?: { error: string; retryable: boolean };
-}
-
-export interface WireUpdateResult {
-  readonly jobId: string;
-  readonly ok: boolean;
-  readonly code: string;
-  readonly reason: string;
-  readonly message: string;
-}
-
-const EMPTY = Buffer.alloc(0);
+import { EMPTY_BYTES, expectWireType, ProtoReader, readRepeatedMessages } from "./protobuf-reader.js";
+import { measure, ProtoWriter, utf8Length, WIRE_BYTES, WIRE_VARINT } from "./protobuf-writer.js";
+import type { WireStatusUpdate, WireUpdateResult } from "./raftq-v1.js";
 
 /** Completed from bytes [pos, end): `result` is a view of the request, as protobufjs gives. */
 function readCompleted(buf: Buffer, pos: number, end: number): { result: Buffer } {
-  const completed: { result: Buffer } = { result: EMPTY };
+  const completed: { result: Buffer } = { result: EMPTY_BYTES };
   const r = new ProtoReader(buf, pos, end);
   while (r.pos < end) {
     const tag = r.uint32();
@@ -118,8 +98,6 @@ export function decodeBatchUpdateJobStatusRequest(buf: Buffer): { updates: WireS
   return { updates: readRepeatedMessages(buf, 1, "updates", readUpdate) };
 }
 
-const utf8 = (s: string): number => (s.length === 0 ? 0 : Buffer.byteLength(s, "utf8"));
-
 /** BatchUpdateJobStatusResponse: `results` (field 1), one embedded UpdateResult each, in order. */
 export function encodeBatchUpdateJobStatusResponse(res: {
   readonly results: readonly WireUpdateResult[];
@@ -131,10 +109,10 @@ export function encodeBatchUpdateJobStatusResponse(res: {
   let total = 0;
   for (let i = 0; i < n; i++) {
     const x = res.results[i]!;
-    const id = (lengths[4 * i] = utf8(x.jobId));
-    const code = (lengths[4 * i + 1] = utf8(x.code));
-    const reason = (lengths[4 * i + 2] = utf8(x.reason));
-    const message = (lengths[4 * i + 3] = utf8(x.message));
+    const id = (lengths[4 * i] = utf8Length(x.jobId));
+    const code = (lengths[4 * i + 1] = utf8Length(x.code));
+    const reason = (lengths[4 * i + 2] = utf8Length(x.reason));
+    const message = (lengths[4 * i + 3] = utf8Length(x.message));
     const body =
       measure.string(1, id) +
       measure.bool(2, x.ok) +

@@ -19,8 +19,15 @@
  * gives). A malformed message throws, as protobufjs does; a known field sent
  * with the wrong wire type throws too (protobufjs would misread it).
  */
-import { expectWireType, ProtoReader, readRepeatedMessages } from "./protobuf-reader.js";
-import { measure, ProtoWriter, WIRE_BYTES, WIRE_FIXED64, WIRE_VARINT } from "./protobuf-writer.js";
+import { EMPTY_BYTES, expectWireType, ProtoReader, readRepeatedMessages } from "./protobuf-reader.js";
+import {
+  measure,
+  ProtoWriter,
+  utf8Length,
+  WIRE_BYTES,
+  WIRE_FIXED64,
+  WIRE_VARINT,
+} from "./protobuf-writer.js";
 import type { WireJobSpec } from "./raftq-v1.js";
 
 export interface SubmitJobWireResponse {
@@ -28,14 +35,12 @@ export interface SubmitJobWireResponse {
   readonly duplicate: boolean;
 }
 
-const EMPTY = Buffer.alloc(0);
-
 /** JobSpec from bytes [pos, end) of `buf`. */
 function readJobSpec(buf: Buffer, pos: number, end: number): WireJobSpec {
   const spec: WireJobSpec = {
     queue: "",
     type: "",
-    payload: EMPTY,
+    payload: EMPTY_BYTES,
     priority: 0,
     maxAttempts: 0,
     leaseMs: 0,
@@ -133,7 +138,7 @@ function writeResponseBody(w: ProtoWriter, res: SubmitJobWireResponse, jobIdByte
 }
 
 export function encodeSubmitJobResponse(res: SubmitJobWireResponse): Buffer {
-  const idBytes = Buffer.byteLength(res.jobId, "utf8");
+  const idBytes = utf8Length(res.jobId);
   const w = new ProtoWriter(Buffer.allocUnsafe(responseBodyBytes(idBytes, res.duplicate)));
   writeResponseBody(w, res, idBytes);
   return w.done("SubmitJobResponse");
@@ -143,7 +148,7 @@ export function encodeSubmitJobResponse(res: SubmitJobWireResponse): Buffer {
 export function encodeSubmitJobsResponse(res: {
   readonly results: readonly SubmitJobWireResponse[];
 }): Buffer {
-  const idBytes = res.results.map((r) => Buffer.byteLength(r.jobId, "utf8"));
+  const idBytes = res.results.map((r) => utf8Length(r.jobId));
   const bodyBytes = res.results.map((r, i) => responseBodyBytes(idBytes[i]!, r.duplicate));
   const w = new ProtoWriter(Buffer.allocUnsafe(bodyBytes.reduce((sum, b) => sum + measure.message(1, b), 0)));
   res.results.forEach((r, i) => {

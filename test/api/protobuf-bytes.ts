@@ -22,3 +22,22 @@ export function lengthPrefixed(field: number, body: Buffer): Buffer {
   len.push(n);
   return Buffer.concat([Buffer.from([(field << 3) | 2, ...len]), body]);
 }
+
+/** The body of a message's field 1 when that is its only field: tag (one byte) and length stripped. */
+export function onlyFieldBody(message: Buffer): Buffer {
+  let pos = 1;
+  while (message[pos]! >= 0x80) pos++;
+  return message.subarray(pos + 1);
+}
+
+/**
+ * A message whose repeated field 1 holds `bodies`, with UNKNOWN_FIELDS around the items and at
+ * the end of each item, as a newer client might send.
+ */
+export function withUnknownFields(bodies: readonly Buffer[]): Buffer {
+  return Buffer.concat([
+    UNKNOWN_FIELDS,
+    ...bodies.map((b) => lengthPrefixed(1, Buffer.concat([b, UNKNOWN_FIELDS]))),
+    UNKNOWN_FIELDS,
+  ]);
+}

@@ -7,7 +7,7 @@ import {
   decodeBatchUpdateJobStatusRequest,
   encodeBatchUpdateJobStatusResponse,
 } from "../../src/wire/status-codec.js";
-import { lengthPrefixed, UNKNOWN_FIELDS } from "./protobuf-bytes.js";
+import { lengthPrefixed, onlyFieldBody, withUnknownFields } from "./protobuf-bytes.js";
 
 /** proto-loader's own serializers: the reference the codec must agree with. */
 const reference = loadRaftqProto().pkg.WorkerService.service as grpc.ServiceDefinition;
@@ -34,10 +34,7 @@ function randomUpdate(random: Prng): Record<string, unknown> {
 
 /** One JobStatusUpdate's own bytes. */
 function updateBytes(u: Record<string, unknown>): Buffer {
-  const wrapped = batch.requestSerialize({ updates: [u] });
-  let pos = 1;
-  while (wrapped[pos]! >= 0x80) pos++;
-  return wrapped.subarray(pos + 1);
+  return onlyFieldBody(batch.requestSerialize({ updates: [u] }));
 }
 
 describe("BatchUpdateJobStatus codec (checked against proto-loader)", () => {
@@ -47,11 +44,7 @@ describe("BatchUpdateJobStatus codec (checked against proto-loader)", () => {
       const updates = Array.from({ length: Math.floor(random.next() * 8) }, () => randomUpdate(random));
       const plain = batch.requestSerialize({ updates });
       expect(decodeBatchUpdateJobStatusRequest(plain)).toEqual(batch.requestDeserialize(plain));
-      const extended = Buffer.concat([
-        UNKNOWN_FIELDS,
-        ...updates.map((u) => lengthPrefixed(1, Buffer.concat([updateBytes(u), UNKNOWN_FIELDS]))),
-        UNKNOWN_FIELDS,
-      ]);
+      const extended = withUnknownFields(updates.map(updateBytes));
       const decoded = decodeBatchUpdateJobStatusRequest(extended);
       expect(decoded).toEqual(batch.requestDeserialize(extended));
       expect(decoded.updates).toHaveLength(updates.length);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Prng } from "../sim/prng.js";
 import { createGrpcServer, jobServiceDefinition } from "../../src/api/server.js";
 import { loadRaftqProto } from "../../src/wire/proto.js";
-import { lengthPrefixed, UNKNOWN_FIELDS } from "./protobuf-bytes.js";
+import { lengthPrefixed, onlyFieldBody, withUnknownFields } from "./protobuf-bytes.js";
 import {
   decodeSubmitJobRequest,
   decodeSubmitJobsRequest,
@@ -45,10 +45,7 @@ function randomSpec(random: Prng): Record<string, unknown> {
 
 /** A JobSpec's own bytes: SubmitJobRequest { job } minus its tag and length. */
 function jobSpecBytes(spec: Record<string, unknown>): Buffer {
-  const wrapped = submitJob.requestSerialize({ job: spec });
-  let pos = 1;
-  while (wrapped[pos]! >= 0x80) pos++;
-  return wrapped.subarray(pos + 1);
+  return onlyFieldBody(submitJob.requestSerialize({ job: spec }));
 }
 
 describe("submit codec (checked against proto-loader)", () => {
@@ -59,11 +56,7 @@ describe("submit codec (checked against proto-loader)", () => {
       const plain = submitJobs.requestSerialize({ jobs: specs });
       expect(decodeSubmitJobsRequest(plain)).toEqual(submitJobs.requestDeserialize(plain));
       // The same jobs with unknown fields inside each job and around them.
-      const extended = Buffer.concat([
-        UNKNOWN_FIELDS,
-        ...specs.map((s) => lengthPrefixed(1, Buffer.concat([jobSpecBytes(s), UNKNOWN_FIELDS]))),
-        UNKNOWN_FIELDS,
-      ]);
+      const extended = withUnknownFields(specs.map(jobSpecBytes));
       const decoded = decodeSubmitJobsRequest(extended);
       expect(decoded).toEqual(submitJobs.requestDeserialize(extended));
       expect(decoded.jobs).toHaveLength(specs.length);
