@@ -152,7 +152,10 @@ export class Replica {
     this.o.transport.onMessage((m: Message) => {
       if (this.stopped) return;
       this.guard(() => this.core.step(m));
-      if (this.writing) this.sendEarlyMessages();
+      if (this.writing) {
+        this.sendEarlyMessages();
+        this.applyEarly();
+      }
       this.kick();
     });
     this.updatePeers();
@@ -332,6 +335,22 @@ export class Replica {
   private sendEarlyMessages(): void {
     const early = this.guard(() => this.core.takeEarlyMessages());
     if (early !== undefined && early.length > 0) this.o.transport.send(early);
+  }
+
+  /**
+   * Apply what became committed while our write is in flight (an acknowledgement
+   * or a leader's commit index arrived): a quorum holds it durably already, and
+   * the clients waiting for it need not wait for this node's fsync too. The
+   * Ready in flight handed its own committed entries to the apply queue before
+   * its write (handleReady), as takeEarlyCommitted requires.
+   */
+  private applyEarly(): void {
+    const entries = this.guard(() =>
+      this.core.takeEarlyCommitted(this.applyQueue.full ? TAKE_NO_COMMITTED : undefined),
+    );
+    if (entries === undefined || entries.length === 0) return;
+    for (const e of entries) this.applyQueue.push({ kind: "entry", entry: e });
+    this.drainApply();
   }
 
   kick(): void {

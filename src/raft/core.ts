@@ -20,7 +20,13 @@ import { handleHeartbeat } from "./heartbeats.js";
 import { leaderReadIndex } from "./leader-reads.js";
 import { findMember } from "./membership.js";
 import { proposeCommands, proposeMembershipChange } from "./proposals.js";
-import { advanceReady, isReady, takeMessagesNotWaitingForWrite, takeReady } from "./ready.js";
+import {
+  advanceReady,
+  isReady,
+  takeCommittedNotWaitingForWrite,
+  takeMessagesNotWaitingForWrite,
+  takeReady,
+} from "./ready.js";
 import {
   handleAppend,
   handleAppendResponse,
@@ -249,6 +255,21 @@ export class RaftCore {
    */
   takeEarlyMessages(): Message[] {
     return takeMessagesNotWaitingForWrite(this.state);
+  }
+
+  /**
+   * While a Ready's write is in flight, take the entries committed since: the
+   * application may apply them now, and a leader answers its clients without
+   * waiting for its own fsync (a quorum of followers made them durable).
+   * Call it only once the outstanding Ready's committedEntries have been
+   * handed to the application: those, and the entries returned, count as
+   * applied at once, as advance() counts a Ready's. Membership changes and
+   * snapshot installs are not taken early (they wait for advance()). Under
+   * load the leader's write of the next batch overlapped each commit, and
+   * every answer waited for it: ~10 ms per call at 25k jobs/s.
+   */
+  takeEarlyCommitted(o?: ReadyOptions): Entry[] {
+    return takeCommittedNotWaitingForWrite(this.state, o);
   }
 
   /** The Ready's writes are durable and its committed entries applied. */

@@ -2,7 +2,14 @@ import { assert } from "./assert.js";
 import { applyConfChangeEntry } from "./conf-changes.js";
 import { bcastAppend, maybeCommit } from "./replication.js";
 import type { CoreState } from "./state.js";
-import { EntryType, type HardState, type Message, type Ready, type ReadyOptions } from "./types.js";
+import {
+  EntryType,
+  type Entry,
+  type HardState,
+  type Message,
+  type Ready,
+  type ReadyOptions,
+} from "./types.js";
 
 /**
  * The hand-over to the runtime: whether anything is ready, the Ready batch
@@ -73,6 +80,28 @@ export function takeMessagesNotWaitingForWrite(s: CoreState): Message[] {
   }
   s.outbox = rest;
   return early;
+}
+
+/** RaftCore.takeEarlyCommitted. */
+export function takeCommittedNotWaitingForWrite(s: CoreState, o?: ReadyOptions): Entry[] {
+  const rd = s.outstandingReady;
+  if (rd === null || o?.takeCommitted === false || s.log.applied >= s.log.committed) return [];
+  // A snapshot being installed, or a membership change taking effect, keeps the
+  // ordinary path: applied in advance(), after the write.
+  if (rd.snapshot !== null || s.pendingInstall !== null) return [];
+  if (rd.committedEntries.some((e) => e.type !== EntryType.Normal)) return [];
+  // The outstanding Ready's committed entries went to the application before its
+  // write (the caller's contract): they count as applied from here on.
+  const prior = rd.committedEntries[rd.committedEntries.length - 1];
+  if (prior !== undefined && prior.index > s.log.applied) s.log.applied = prior.index;
+  const taken: Entry[] = [];
+  for (const e of s.log.slice(s.log.applied + 1, s.log.committed + 1, s.config.maxApplyEntries)) {
+    if (e.type !== EntryType.Normal) break;
+    taken.push(e);
+  }
+  const last = taken[taken.length - 1];
+  if (last !== undefined) s.log.applied = last.index;
+  return taken;
 }
 
 /** RaftCore.advance. */

@@ -7,7 +7,7 @@ import { RaftCore, type Message, type NodeId, type RaftConfigInput } from "../..
 import { Replica } from "../../src/node/replica.js";
 import { NodeMetrics } from "../../src/observability/metrics.js";
 import type { SnapshotOutput, SnapshotPhase, StateMachine } from "../../src/node/state-machine.js";
-import { MemoryStorage } from "../../src/storage/index.js";
+import { MemoryStorage, type RaftStorage } from "../../src/storage/index.js";
 import type { Transport, TransportStats } from "../../src/transport/transport.js";
 
 /**
@@ -89,6 +89,8 @@ export interface InProcessClusterOptions {
   readonly raft?: Partial<RaftConfigInput>;
   /** Give every node a NodeMetrics registry (else none). */
   readonly metrics?: boolean;
+  /** Each node's storage (default: a MemoryStorage that syncs at once). */
+  readonly storageFor?: (id: NodeId) => RaftStorage;
 }
 
 /** Three voters ticking every 5 ms (election timeout 75-150 ms, heartbeat 25 ms). */
@@ -113,7 +115,7 @@ export class InProcessCluster {
       });
       const replica = new Replica({
         core,
-        storage: new MemoryStorage(),
+        storage: o.storageFor?.(id) ?? new MemoryStorage(),
         transport: c.net.transportFor(id),
         stateMachine: machine,
         logger: pino({ level: "silent" }),

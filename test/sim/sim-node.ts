@@ -87,7 +87,12 @@ export class SimNode {
   process(now: number): void {
     for (let i = 0; i < 16; i++) {
       if (this.pendingWrite !== null) {
-        if (now < this.pendingWrite.completeAt) return;
+        if (now < this.pendingWrite.completeAt) {
+          // As the node runtime does: what a quorum committed meanwhile is applied
+          // without waiting for this node's write.
+          for (const e of this.core.takeEarlyCommitted()) this.applyEntry(e);
+          return;
+        }
         const rd = this.pendingWrite.rd;
         this.pendingWrite = null;
         this.complete(rd);
@@ -96,6 +101,13 @@ export class SimNode {
       const rd = this.core.ready();
       // A leader's appends may leave before its own write is durable (thesis §10.2.1).
       for (const m of rd.messages) if (isLeaderSafe(m)) this.hooks.send(m);
+      // Committed entries are applied before the write, as the node runtime
+      // does: a quorum holds them durably already.
+      if (rd.snapshot !== null) {
+        this.app.restore(rd.snapshot.data);
+        this.hooks.restored(this, rd.snapshot);
+      }
+      for (const e of rd.committedEntries) this.applyEntry(e);
       if (this.diskDelayTicks > 0 && (rd.entries.length > 0 || rd.hardState !== null)) {
         this.pendingWrite = { rd, completeAt: now + this.diskDelayTicks };
         return;
@@ -104,17 +116,14 @@ export class SimNode {
     }
   }
 
+  private applyEntry(e: Entry): void {
+    this.app.apply(e);
+    this.hooks.applied(this, e);
+  }
+
   private complete(rd: Ready): void {
     this.persist(rd);
     for (const m of rd.messages) if (!isLeaderSafe(m)) this.hooks.send(m);
-    if (rd.snapshot !== null) {
-      this.app.restore(rd.snapshot.data);
-      this.hooks.restored(this, rd.snapshot);
-    }
-    for (const e of rd.committedEntries) {
-      this.app.apply(e);
-      this.hooks.applied(this, e);
-    }
     for (const rs of rd.readStates) this.hooks.readState(this, rs.requestId, rs.index);
     this.core.advance(rd);
     if (this.core.entriesSinceSnapshot() >= this.snapshotThreshold) {
