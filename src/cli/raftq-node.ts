@@ -11,6 +11,7 @@ import { NodeMetrics } from "../observability/metrics.js";
 import { startHttpServer, type Readiness } from "../observability/http.js";
 import { Forwarder } from "../api/forwarder.js";
 import { addApiServices, createGrpcServer } from "../api/server.js";
+import { widenServerWindows } from "../api/flow-control.js";
 import type { ApiContext } from "../api/context.js";
 import { checkNodeConfig, type NodeConfig } from "../node/config.js";
 import { JobMachine } from "../node/job-machine.js";
@@ -186,7 +187,12 @@ export class RaftqNode implements ApiContext {
       this.server.bindAsync(
         `${this.config.host}:${this.config.grpcPort}`,
         grpcLib.ServerCredentials.createInsecure(),
-        (e, port) => (e ? reject(e) : resolve(port)),
+        (e, port) => {
+          if (e) return reject(e);
+          // Before any connection is accepted: see src/api/flow-control.ts.
+          widenServerWindows(this.server);
+          resolve(port);
+        },
       ),
     );
     const http = await startHttpServer({
