@@ -45,8 +45,18 @@ export interface SubmitTarget {
   leaderChanges?: () => Promise<number>;
   /** Event-loop stalls of the servers so far (compared before and after); absent: not counted. */
   eventLoopStalls?: () => Promise<number>;
+  /**
+   * Snapshots the servers finished so far and the seconds they took, summed over servers
+   * (compared before and after): a slow window may have serialized the whole queue.
+   */
+  snapshots?: () => Promise<SnapshotActivity>;
   /** What the settings line says the calls went to. */
   describe: string;
+}
+
+export interface SnapshotActivity {
+  count: number;
+  seconds: number;
 }
 
 export interface WindowOptions {
@@ -76,6 +86,7 @@ export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Ro
   g.pids().forEach((p, i) => pids.set(`lg${i + 1}`, p));
   const changes0 = (await t.leaderChanges?.()) ?? 0;
   const stalls0 = (await t.eventLoopStalls?.()) ?? 0;
+  const snapshots0 = await t.snapshots?.();
   g.go(o.warmupMs, o.seconds * 1000);
   await new Promise((r) => setTimeout(r, o.warmupMs));
   const meter = cpuMeter(pids);
@@ -83,6 +94,7 @@ export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Ro
   const m = merge(results);
   const changes = t.leaderChanges === undefined ? null : (await t.leaderChanges()) - changes0;
   const stalls = t.eventLoopStalls === undefined ? null : (await t.eventLoopStalls()) - stalls0;
+  const snapshots1 = await t.snapshots?.();
   const cpu = { ...meter() };
   m.loadgenCpu.forEach((v, i) => (cpu[`lg${i + 1}`] = Math.round(v)));
   const what = o.batch === 0 ? "SubmitJob" : `SubmitJobs x${o.batch}`;
@@ -101,6 +113,11 @@ export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Ro
       calls: m.calls,
       ...(changes !== null && { leader_changes: changes }),
       ...(stalls !== null && { event_loop_stalls: stalls }),
+      ...(snapshots0 !== undefined &&
+        snapshots1 !== undefined && {
+          snapshots: snapshots1.count - snapshots0.count,
+          snapshot_seconds: Number((snapshots1.seconds - snapshots0.seconds).toFixed(2)),
+        }),
     },
   });
 }
@@ -117,6 +134,7 @@ export async function measureSubmit(
       pids: new Map(c.nodes.map((n) => [n.id === leader ? `${n.id}*` : n.id, n.proc?.pid ?? null])),
       leaderChanges: () => c.leaderChanges(),
       eventLoopStalls: () => c.eventLoopStalls(),
+      snapshots: () => c.snapshotActivity(),
       describe: `${o.target === "all" ? "all nodes" : "the leader"}, 3 nodes, RocksDB sync on`,
     },
     o,

@@ -394,6 +394,17 @@ export class BenchCluster {
     return this.sumOverRunning("raftq_event_loop_stalls_total");
   }
 
+  /**
+   * Sums over running nodes of raftq_snapshots_total and raftq_snapshot_seconds_sum (compare
+   * before/after): snapshots finished, and their wall time from start to handing them to Raft.
+   */
+  async snapshotActivity(): Promise<{ count: number; seconds: number }> {
+    return {
+      count: await this.sumOverRunning("raftq_snapshots_total"),
+      seconds: await this.sumOverRunning("raftq_snapshot_seconds_sum"),
+    };
+  }
+
   private async sumOverRunning(metric: string): Promise<number> {
     let sum = 0;
     for (const n of this.running()) sum += (await this.metric(n.id, metric)) ?? 0;
