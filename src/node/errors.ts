@@ -1,3 +1,5 @@
+import type { ProposeResult } from "../raft/index.js";
+
 /**
  * Errors the node raises towards the API. Each carries the gRPC status code
  * name the API answers with, so the mapping lives in one place.
@@ -35,4 +37,27 @@ export function notLeader(leaderId: string | null): NodeError {
     leaderId,
     "NOT_LEADER",
   );
+}
+
+/** The leader holds as many client proposals as it may: the client backs off. */
+export function proposalQueueFull(pending: number, limit: number): NodeError {
+  return new NodeError(
+    "RESOURCE_EXHAUSTED",
+    `the leader holds ${pending} pending proposals (the limit is ${limit}); retry with backoff`,
+    null,
+    "PROPOSAL_QUEUE_FULL",
+  );
+}
+
+/** What a batch of client proposals the Raft core refused answers. */
+export function proposalRefused(res: Extract<ProposeResult, { ok: false }>): NodeError {
+  if (res.reason === "tooManyUncommitted")
+    return new NodeError(
+      "RESOURCE_EXHAUSTED",
+      `the leader is not committing: ${res.detail}`,
+      null,
+      "UNCOMMITTED_LIMIT",
+    );
+  if (res.reason === "notLeader") return notLeader(res.leader);
+  return new NodeError("UNAVAILABLE", res.detail, res.leader, res.reason);
 }

@@ -12,7 +12,7 @@ import type { RaftStorage } from "../storage/index.js";
 import type { Transport } from "../transport/index.js";
 import type { NodeMetrics } from "../observability/metrics.js";
 import { ApplyQueue, type ApplyItem } from "./apply-queue.js";
-import { NodeError, notLeader } from "./errors.js";
+import { NodeError, notLeader, proposalQueueFull, proposalRefused } from "./errors.js";
 import { LeaderWatch } from "./leader-watch.js";
 import { ProposalWaiters } from "./proposal-waiters.js";
 import { PendingReads } from "./pending-reads.js";
@@ -206,14 +206,7 @@ export class Replica {
     if (!this.isLeader()) return Promise.reject(notLeader(this.leaderId()));
     if (!internal && this.pendingCounted >= this.o.maxPendingProposals) {
       this.o.metrics?.proposalsRejected.inc({ reason: "queue_full" });
-      return Promise.reject(
-        new NodeError(
-          "RESOURCE_EXHAUSTED",
-          `the leader holds ${this.pendingCounted} pending proposals (the limit is ${this.o.maxPendingProposals}); retry with backoff`,
-          null,
-          "PROPOSAL_QUEUE_FULL",
-        ),
-      );
+      return Promise.reject(proposalQueueFull(this.pendingCounted, this.o.maxPendingProposals));
     }
     return new Promise((resolve, reject) => {
       if (!internal) this.pendingCounted++;
@@ -239,17 +232,7 @@ export class Replica {
     const res = this.guard(() => this.core.propose(batch.map((p) => p.data)));
     if (res === undefined) return;
     if (!res.ok) {
-      const err =
-        res.reason === "tooManyUncommitted"
-          ? new NodeError(
-              "RESOURCE_EXHAUSTED",
-              `the leader is not committing: ${res.detail}`,
-              null,
-              "UNCOMMITTED_LIMIT",
-            )
-          : res.reason === "notLeader"
-            ? notLeader(res.leader)
-            : new NodeError("UNAVAILABLE", res.detail, res.leader, res.reason);
+      const err = proposalRefused(res);
       this.o.metrics?.proposalsRejected.inc({ reason: res.reason }, batch.length);
       for (const p of batch) this.settle(p.counted, () => p.reject(err));
       return;
