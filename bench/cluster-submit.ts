@@ -3,7 +3,7 @@
 // Run: npx tsx bench/cluster-submit.ts [--quick]
 // Settings: BENCH_SECONDS (measure window, default 10; quick 2), BENCH_INFLIGHT (1,16,64,256).
 import { isMain, runStandalone } from "./lib/standalone.js";
-import { BenchCluster } from "./lib/cluster.js";
+import { BenchCluster, type SnapshotActivity } from "./lib/cluster.js";
 import { cpuMeter, DEFAULT_LOAD, LoadGens, merge } from "./lib/loadgens.js";
 import type { LoadConfig } from "./lib/loadgen.js";
 import { printRows, row, type Row } from "./lib/report.js";
@@ -52,11 +52,6 @@ export interface SubmitTarget {
   snapshots?: () => Promise<SnapshotActivity>;
   /** What the settings line says the calls went to. */
   describe: string;
-}
-
-export interface SnapshotActivity {
-  count: number;
-  seconds: number;
 }
 
 export interface WindowOptions {

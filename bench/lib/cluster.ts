@@ -86,6 +86,12 @@ export interface NodeProc {
   log: WriteStream | null;
 }
 
+/** Snapshots finished and the seconds they took, summed over nodes (BenchCluster.snapshotActivity). */
+export interface SnapshotActivity {
+  count: number;
+  seconds: number;
+}
+
 export interface ClusterOptions {
   size?: number;
   /** Extra `raftq node` flags for every node. */
@@ -366,18 +372,25 @@ export class BenchCluster {
   }
 
   async metric(id: string, name: string): Promise<number | null> {
+    return (await this.metrics(id, [name]))[0] ?? null;
+  }
+
+  /** Several metrics of one node from one scrape (each summed over its labels; null if absent or unreachable). */
+  async metrics(id: string, names: readonly string[]): Promise<(number | null)[]> {
     try {
       const res = await fetch(`http://127.0.0.1:${this.node(id).httpPort}/metrics`, {
         signal: AbortSignal.timeout(2000),
       });
-      const text = await res.text();
-      let sum: number | null = null;
-      for (const line of text.split("\n"))
-        if (line.startsWith(name + "{") || line.startsWith(name + " "))
-          sum = (sum ?? 0) + Number(line.split(" ").pop());
-      return sum;
+      const lines = (await res.text()).split("\n");
+      return names.map((name) => {
+        let sum: number | null = null;
+        for (const line of lines)
+          if (line.startsWith(name + "{") || line.startsWith(name + " "))
+            sum = (sum ?? 0) + Number(line.split(" ").pop());
+        return sum;
+      });
     } catch {
-      return null;
+      return names.map(() => null);
     }
   }
 
@@ -398,11 +411,17 @@ export class BenchCluster {
    * Sums over running nodes of raftq_snapshots_total and raftq_snapshot_seconds_sum (compare
    * before/after): snapshots finished, and their wall time from start to handing them to Raft.
    */
-  async snapshotActivity(): Promise<{ count: number; seconds: number }> {
-    return {
-      count: await this.sumOverRunning("raftq_snapshots_total"),
-      seconds: await this.sumOverRunning("raftq_snapshot_seconds_sum"),
-    };
+  async snapshotActivity(): Promise<SnapshotActivity> {
+    const activity = { count: 0, seconds: 0 };
+    for (const n of this.running()) {
+      const [count, seconds] = await this.metrics(n.id, [
+        "raftq_snapshots_total",
+        "raftq_snapshot_seconds_sum",
+      ]);
+      activity.count += count ?? 0;
+      activity.seconds += seconds ?? 0;
+    }
+    return activity;
   }
 
   private async sumOverRunning(metric: string): Promise<number> {
