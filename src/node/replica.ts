@@ -16,6 +16,7 @@ import { NodeError, notLeader, proposalQueueFull, proposalRefused } from "./erro
 import { LeaderWatch } from "./leader-watch.js";
 import { ProposalWaiters } from "./proposal-waiters.js";
 import { PendingReads } from "./pending-reads.js";
+import { PeerRoundTrips } from "./peer-round-trips.js";
 import { ReadyWrites } from "./ready-writes.js";
 import { SnapshotScheduler } from "./snapshot-scheduler.js";
 import { STALL_WARN_MS, StallReporter } from "./stall-reporter.js";
@@ -99,11 +100,16 @@ export class Replica {
   private writing = false;
   /** What each Ready writes (see ReadyWrites: commit-only hard states ride along). */
   private readonly writes = new ReadyWrites();
+  /** raftq_peer_append_round_trip_seconds: leader appends to each peer until acknowledged. */
+  private readonly roundTrips: PeerRoundTrips;
 
   constructor(options: ReplicaOptions) {
     this.o = options;
     this.core = options.core;
     this.reads = new PendingReads(MAX_PENDING_READS, options.proposalTimeoutMs);
+    this.roundTrips = new PeerRoundTrips((peer, s) =>
+      options.metrics?.peerAppendRoundTripSeconds.observe({ peer }, s),
+    );
     this.stalls = new StallReporter(options.logger, options.metrics, () => ({
       role: this.core.status().role,
       snapshot: this.snapshots.activity,
@@ -151,6 +157,7 @@ export class Replica {
   start(): void {
     this.o.transport.onMessage((m: Message) => {
       if (this.stopped) return;
+      this.roundTrips.received(m, performance.now());
       this.guard(() => this.core.step(m));
       if (this.writing) {
         this.sendEarlyMessages();
@@ -254,6 +261,12 @@ export class Replica {
     this.kick();
   }
 
+  /** Every peer message leaves through here: the leader's appends start round-trip probes. */
+  private send(messages: Message[]): void {
+    this.roundTrips.sent(messages, performance.now());
+    this.o.transport.send(messages);
+  }
+
   private settle(counted: boolean, fn: () => void): void {
     if (counted) this.pendingCounted--;
     fn();
@@ -317,7 +330,7 @@ export class Replica {
   /** Send what need not wait for the write in flight (see RaftCore.takeEarlyMessages). */
   private sendEarlyMessages(): void {
     const early = this.guard(() => this.core.takeEarlyMessages());
-    if (early !== undefined && early.length > 0) this.o.transport.send(early);
+    if (early !== undefined && early.length > 0) this.send(early);
   }
 
   /**
@@ -375,7 +388,7 @@ export class Replica {
     // the waiting clients come first (apply and answer, then send; Raft
     // tolerates the reordering against later appends).
     const carriesEntries = rd.entries.length > 0 || rd.snapshot !== null || rd.localSnapshot !== null;
-    if (early.length > 0 && carriesEntries) this.o.transport.send(early);
+    if (early.length > 0 && carriesEntries) this.send(early);
 
     // Apply before this batch's fsync: committed entries are durable on a quorum
     // already (a leader counts itself only after its own write, in advance()), so
@@ -388,7 +401,7 @@ export class Replica {
     for (const e of rd.committedEntries) this.applyQueue.push({ kind: "entry", entry: e });
     this.drainApply();
     // The clients' answers are written by promise continuations: let them go first.
-    if (early.length > 0 && !carriesEntries) setImmediate(() => this.o.transport.send(early));
+    if (early.length > 0 && !carriesEntries) setImmediate(() => this.send(early));
 
     const batch = this.writes.batchFor(rd);
     if (batch !== null) {
@@ -404,7 +417,7 @@ export class Replica {
       if (rd.entries.length > 0) this.o.metrics?.appendBatchEntries.observe(rd.entries.length);
       if (rd.localSnapshot !== null) this.o.metrics?.snapshotBytes.set(rd.localSnapshot.data.byteLength);
     }
-    if (late.length > 0) this.o.transport.send(late);
+    if (late.length > 0) this.send(late);
 
     this.reads.answered(rd.readStates, () => notLeader(this.leaderId()));
     this.core.advance(rd);
@@ -473,6 +486,7 @@ export class Replica {
     if (key !== this.peersKey) {
       this.peersKey = key;
       this.o.transport.setPeers(peers);
+      this.roundTrips.retain(peers);
     }
   }
 

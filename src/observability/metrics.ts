@@ -26,6 +26,7 @@ export class NodeMetrics {
   readonly snapshotsInstalled: Counter;
   readonly peerMatchIndex: Gauge;
   readonly peerLastContactSeconds: Gauge;
+  readonly peerAppendRoundTripSeconds: Histogram;
   readonly jobs: Gauge;
   readonly workersLive: Gauge;
   readonly workersRegistered: Gauge;
@@ -118,6 +119,13 @@ export class NodeMetrics {
       name: "raftq_peer_last_contact_seconds",
       help: "Leader only: seconds since each peer last answered",
       labelNames: ["peer"],
+      registers: [r],
+    });
+    this.peerAppendRoundTripSeconds = new Histogram({
+      name: "raftq_peer_append_round_trip_seconds",
+      help: "Leader only: from sending a peer an append with entries until the peer acknowledges them (network both ways plus the peer's synced write); one append per peer timed at a time",
+      labelNames: ["peer"],
+      buckets: LATENCY_BUCKETS_SECONDS,
       registers: [r],
     });
     this.jobs = new Gauge({

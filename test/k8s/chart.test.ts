@@ -220,6 +220,7 @@ describe("objects per value set", () => {
       "raftq_raft_commit_index",
       "raftq_proposal_commit_seconds_bucket",
       "raftq_storage_fsync_seconds_bucket",
+      "raftq_peer_append_round_trip_seconds_bucket",
       "raftq_jobs",
       "raftq_workers_live",
     ]) {
