@@ -3,7 +3,7 @@
 // Run: npx tsx bench/cluster-submit.ts [--quick]
 // Settings: BENCH_SECONDS (measure window, default 10; quick 2), BENCH_INFLIGHT (1,16,64,256).
 import { isMain, runStandalone } from "./lib/standalone.js";
-import { BenchCluster, type SnapshotActivity } from "./lib/cluster.js";
+import { BenchCluster, type ClusterActivity } from "./lib/cluster.js";
 import { cpuMeter, DEFAULT_LOAD, LoadGens, merge } from "./lib/loadgens.js";
 import type { LoadConfig } from "./lib/loadgen.js";
 import { printRows, row, type Row } from "./lib/report.js";
@@ -46,10 +46,10 @@ export interface SubmitTarget {
   /** Event-loop stalls of the servers so far (compared before and after); absent: not counted. */
   eventLoopStalls?: () => Promise<number>;
   /**
-   * Snapshots the servers finished so far and the seconds they took, summed over servers
-   * (compared before and after): a slow window may have serialized the whole queue.
+   * The servers' snapshot, fsync, round-trip and commit counters so far (compared before and
+   * after): where a window's time went (activityExtra).
    */
-  snapshots?: () => Promise<SnapshotActivity>;
+  activity?: () => Promise<ClusterActivity>;
   /** What the settings line says the calls went to. */
   describe: string;
 }
@@ -81,7 +81,7 @@ export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Ro
   g.pids().forEach((p, i) => pids.set(`lg${i + 1}`, p));
   const changes0 = (await t.leaderChanges?.()) ?? 0;
   const stalls0 = (await t.eventLoopStalls?.()) ?? 0;
-  const snapshots0 = await t.snapshots?.();
+  const activity0 = await t.activity?.();
   g.go(o.warmupMs, o.seconds * 1000);
   await new Promise((r) => setTimeout(r, o.warmupMs));
   const meter = cpuMeter(pids);
@@ -89,7 +89,7 @@ export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Ro
   const m = merge(results);
   const changes = t.leaderChanges === undefined ? null : (await t.leaderChanges()) - changes0;
   const stalls = t.eventLoopStalls === undefined ? null : (await t.eventLoopStalls()) - stalls0;
-  const snapshots1 = await t.snapshots?.();
+  const activity1 = await t.activity?.();
   const cpu = { ...meter() };
   m.loadgenCpu.forEach((v, i) => (cpu[`lg${i + 1}`] = Math.round(v)));
   const what = o.batch === 0 ? "SubmitJob" : `SubmitJobs x${o.batch}`;
@@ -108,13 +108,31 @@ export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Ro
       calls: m.calls,
       ...(changes !== null && { leader_changes: changes }),
       ...(stalls !== null && { event_loop_stalls: stalls }),
-      ...(snapshots0 !== undefined &&
-        snapshots1 !== undefined && {
-          snapshots: snapshots1.count - snapshots0.count,
-          snapshot_seconds: Number((snapshots1.seconds - snapshots0.seconds).toFixed(2)),
-        }),
+      ...(activity0 !== undefined && activity1 !== undefined && activityExtra(activity0, activity1)),
     },
   });
+}
+
+/**
+ * A window's counters as row fields: snapshots finished and their seconds (a slow window
+ * may have serialized the whole queue), and the mean in ms of a synced write (all nodes),
+ * of the leader's append round trip to a peer (out, the peer's write, ack back) and of a
+ * proposal's commit on the leader (proposed to applied). Client p50 minus commit_ms is
+ * what the gRPC hops and the handler cost. A mean with nothing counted is left out.
+ */
+export function activityExtra(a: ClusterActivity, b: ClusterActivity): Record<string, number> {
+  const meanMs = (n: number, seconds: number): number => Number(((seconds / n) * 1000).toFixed(2));
+  const out: Record<string, number> = {
+    snapshots: b.snapshots - a.snapshots,
+    snapshot_seconds: Number((b.snapshotSeconds - a.snapshotSeconds).toFixed(2)),
+  };
+  const fsyncs = b.fsyncs - a.fsyncs;
+  const roundTrips = b.roundTrips - a.roundTrips;
+  const commits = b.commits - a.commits;
+  if (fsyncs > 0) out.fsync_ms = meanMs(fsyncs, b.fsyncSeconds - a.fsyncSeconds);
+  if (roundTrips > 0) out.round_trip_ms = meanMs(roundTrips, b.roundTripSeconds - a.roundTripSeconds);
+  if (commits > 0) out.commit_ms = meanMs(commits, b.commitSeconds - a.commitSeconds);
+  return out;
 }
 
 /** One measured window against a raftq cluster (to its leader, or to every node). */
@@ -129,7 +147,7 @@ export async function measureSubmit(
       pids: new Map(c.nodes.map((n) => [n.id === leader ? `${n.id}*` : n.id, n.proc?.pid ?? null])),
       leaderChanges: () => c.leaderChanges(),
       eventLoopStalls: () => c.eventLoopStalls(),
-      snapshots: () => c.snapshotActivity(),
+      activity: () => c.activity(),
       describe: `${o.target === "all" ? "all nodes" : "the leader"}, 3 nodes, RocksDB sync on`,
     },
     o,

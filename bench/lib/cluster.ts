@@ -86,11 +86,35 @@ export interface NodeProc {
   log: WriteStream | null;
 }
 
-/** Snapshots finished and the seconds they took, summed over nodes (BenchCluster.snapshotActivity). */
-export interface SnapshotActivity {
-  count: number;
-  seconds: number;
+/**
+ * Counters summed over the running nodes' /metrics (BenchCluster.activity; compare before
+ * and after a window). Each `...Seconds` is a histogram's sum, its count beside it.
+ */
+export interface ClusterActivity {
+  /** raftq_snapshots_total, raftq_snapshot_seconds_sum: snapshots finished, from start to Raft. */
+  snapshots: number;
+  snapshotSeconds: number;
+  /** raftq_storage_fsync_seconds: synced writes (one per Ready batch) on every node. */
+  fsyncs: number;
+  fsyncSeconds: number;
+  /** raftq_peer_append_round_trip_seconds (leader only): append out to ack back, per peer. */
+  roundTrips: number;
+  roundTripSeconds: number;
+  /** raftq_proposal_commit_seconds (leader only): proposal to applied. */
+  commits: number;
+  commitSeconds: number;
 }
+
+const ACTIVITY_METRICS: Record<keyof ClusterActivity, string> = {
+  snapshots: "raftq_snapshots_total",
+  snapshotSeconds: "raftq_snapshot_seconds_sum",
+  fsyncs: "raftq_storage_fsync_seconds_count",
+  fsyncSeconds: "raftq_storage_fsync_seconds_sum",
+  roundTrips: "raftq_peer_append_round_trip_seconds_count",
+  roundTripSeconds: "raftq_peer_append_round_trip_seconds_sum",
+  commits: "raftq_proposal_commit_seconds_count",
+  commitSeconds: "raftq_proposal_commit_seconds_sum",
+};
 
 export interface ClusterOptions {
   size?: number;
@@ -407,21 +431,18 @@ export class BenchCluster {
     return this.sumOverRunning("raftq_event_loop_stalls_total");
   }
 
-  /**
-   * Sums over running nodes of raftq_snapshots_total and raftq_snapshot_seconds_sum (compare
-   * before/after): snapshots finished, and their wall time from start to handing them to Raft.
-   */
-  async snapshotActivity(): Promise<SnapshotActivity> {
-    const activity = { count: 0, seconds: 0 };
+  /** The ClusterActivity counters now, one scrape per running node. */
+  async activity(): Promise<ClusterActivity> {
+    const keys = Object.keys(ACTIVITY_METRICS) as (keyof ClusterActivity)[];
+    const sums = Object.fromEntries(keys.map((k) => [k, 0])) as unknown as ClusterActivity;
     for (const n of this.running()) {
-      const [count, seconds] = await this.metrics(n.id, [
-        "raftq_snapshots_total",
-        "raftq_snapshot_seconds_sum",
-      ]);
-      activity.count += count ?? 0;
-      activity.seconds += seconds ?? 0;
+      const values = await this.metrics(
+        n.id,
+        keys.map((k) => ACTIVITY_METRICS[k]),
+      );
+      keys.forEach((k, i) => (sums[k] += values[i] ?? 0));
     }
-    return activity;
+    return sums;
   }
 
   private async sumOverRunning(metric: string): Promise<number> {

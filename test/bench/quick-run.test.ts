@@ -81,6 +81,10 @@ describe("npm run bench -- --quick", () => {
         expect(Number.isInteger(r.extra.snapshots) && Number(r.extra.snapshots) >= 0, r.name).toBe(true);
         if (Number(r.extra.snapshots) > 0)
           expect(Number(r.extra.snapshot_seconds), r.name).toBeGreaterThan(0);
+        // Every window writes, replicates and commits: each mean is read (a wrong metric name
+        // would leave it out) and is a time.
+        for (const field of ["fsync_ms", "round_trip_ms", "commit_ms"])
+          expect(Number(r.extra[field]), `${r.name}: ${field}`).toBeGreaterThan(0);
       }
       // Thousands of entries over these windows, a snapshot per 1,000 per node: a metric read
       // under a wrong name would sum to 0 everywhere.
