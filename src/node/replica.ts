@@ -21,7 +21,7 @@ import { ReadyWrites } from "./ready-writes.js";
 import { SnapshotScheduler } from "./snapshot-scheduler.js";
 import { STALL_WARN_MS, StallReporter } from "./stall-reporter.js";
 import { WallClockTicker } from "./ticker.js";
-import type { StateMachine } from "./state-machine.js";
+import { restoreState, type StateMachine } from "./state-machine.js";
 
 export interface ReplicaOptions {
   readonly core: RaftCore;
@@ -436,20 +436,11 @@ export class Replica {
     const sm = this.o.stateMachine;
     if (item.kind === "restore") {
       const { data, metadata } = item.snapshot;
-      const restored = (): void => {
+      return restoreState(sm, data, metadata.index, () => {
         this.snapshots.restored(data.byteLength);
         this.waiters.failThrough(metadata.index);
         this.o.logger.info({ index: metadata.index, bytes: data.byteLength }, "snapshot installed");
-      };
-      if (sm.restoreSteps === undefined) {
-        sm.restore(data, metadata.index);
-        return restored();
-      }
-      // A snapshot from the leader can hold a million jobs: restored in steps, between which the node answers.
-      return (function* () {
-        yield* sm.restoreSteps!(data, metadata.index);
-        restored();
-      })();
+      });
     }
     const e = item.entry;
     if (e.index <= sm.appliedIndex) return;

@@ -33,3 +33,24 @@ export interface SnapshotOutput {
 }
 
 export type SnapshotPhase = "copying" | "writing";
+
+/**
+ * Restores a snapshot's `data` as of `index`: at once, or, when the state machine
+ * restores in steps, as an iterator the caller runs between other work (a snapshot
+ * from the leader can hold a million jobs). `done` runs after the last step.
+ */
+export function restoreState(
+  sm: StateMachine,
+  data: Uint8Array,
+  index: number,
+  done: () => void,
+): Iterator<unknown> | void {
+  if (sm.restoreSteps === undefined) {
+    sm.restore(data, index);
+    return done();
+  }
+  return (function* () {
+    yield* sm.restoreSteps!(data, index);
+    done();
+  })();
+}
