@@ -84,8 +84,7 @@ export async function runE2e(c: BenchCluster, o: E2eOptions): Promise<Row[]> {
       c.nodes.map((n) => [n.id === leader ? `${n.id}*` : n.id, n.proc?.pid ?? null]),
     );
     const meter = cpuMeter(pids);
-    const changes0 = await c.leaderChanges();
-    const stalls0 = await c.eventLoopStalls();
+    const activity0 = await c.activity();
     const t0 = Date.now();
     sg.go(0, 0);
     const sub = merge(await sg.collect());
@@ -100,6 +99,7 @@ export async function runE2e(c: BenchCluster, o: E2eOptions): Promise<Row[]> {
     wg.stop();
     const work = merge(await wg.collect());
     const cpu = { ...meter() };
+    const activity1 = await c.activity();
     sub.loadgenCpu.forEach((x, i) => (cpu[`submitter${i + 1}`] = Math.round(x)));
     work.loadgenCpu.forEach((x, i) => (cpu[`workers${i + 1}`] = Math.round(x)));
     const endMs = Math.max(t0 + 1, work.lastAtMs);
@@ -120,8 +120,8 @@ export async function runE2e(c: BenchCluster, o: E2eOptions): Promise<Row[]> {
           completed: done,
           completedByWorkers: work.ok,
           submitRate: Math.round(sub.rate),
-          leader_changes: (await c.leaderChanges()) - changes0,
-          event_loop_stalls: (await c.eventLoopStalls()) - stalls0,
+          leader_changes: activity1.leaderChanges - activity0.leaderChanges,
+          event_loop_stalls: activity1.eventLoopStalls - activity0.eventLoopStalls,
           seconds,
         },
       }),

@@ -41,13 +41,10 @@ export interface SubmitTarget {
   addresses: string[];
   /** Server processes by label (the leader marked `*`), for CPU use. */
   pids: Map<string, number | null>;
-  /** Leaderships seen so far (compared before and after the window); absent: not counted. */
-  leaderChanges?: () => Promise<number>;
-  /** Event-loop stalls of the servers so far (compared before and after); absent: not counted. */
-  eventLoopStalls?: () => Promise<number>;
   /**
-   * The servers' snapshot, fsync, round-trip and commit counters so far (compared before and
-   * after): where a window's time went (activityExtra).
+   * The servers' leader-change, stall, snapshot, fsync, round-trip and commit counters so far
+   * (compared before and after): what happened in a window and where its time went
+   * (activityExtra); absent: not counted.
    */
   activity?: () => Promise<ClusterActivity>;
   /** What the settings line says the calls went to. */
@@ -79,16 +76,12 @@ export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Ro
   const g = await LoadGens.spawn(configs);
   const pids = new Map(t.pids);
   g.pids().forEach((p, i) => pids.set(`lg${i + 1}`, p));
-  const changes0 = (await t.leaderChanges?.()) ?? 0;
-  const stalls0 = (await t.eventLoopStalls?.()) ?? 0;
   const activity0 = await t.activity?.();
   g.go(o.warmupMs, o.seconds * 1000);
   await new Promise((r) => setTimeout(r, o.warmupMs));
   const meter = cpuMeter(pids);
   const results = await g.collect();
   const m = merge(results);
-  const changes = t.leaderChanges === undefined ? null : (await t.leaderChanges()) - changes0;
-  const stalls = t.eventLoopStalls === undefined ? null : (await t.eventLoopStalls()) - stalls0;
   const activity1 = await t.activity?.();
   const cpu = { ...meter() };
   m.loadgenCpu.forEach((v, i) => (cpu[`lg${i + 1}`] = Math.round(v)));
@@ -106,15 +99,13 @@ export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Ro
     extra: {
       jobs: m.ok,
       calls: m.calls,
-      ...(changes !== null && { leader_changes: changes }),
-      ...(stalls !== null && { event_loop_stalls: stalls }),
       ...(activity0 !== undefined && activity1 !== undefined && activityExtra(activity0, activity1)),
     },
   });
 }
 
 /**
- * A window's counters as row fields: snapshots finished and their seconds (a slow window
+ * A window's counters as row fields: leader changes and event-loop stalls, snapshots finished and their seconds (a slow window
  * may have serialized the whole queue), and the mean in ms of a synced write (all nodes),
  * of the leader's append round trip to a peer (out, the peer's write, ack back) and of a
  * proposal's commit on the leader (proposed to applied). Client p50 minus commit_ms is
@@ -123,6 +114,8 @@ export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Ro
 export function activityExtra(a: ClusterActivity, b: ClusterActivity): Record<string, number> {
   const meanMs = (n: number, seconds: number): number => Number(((seconds / n) * 1000).toFixed(2));
   const out: Record<string, number> = {
+    leader_changes: b.leaderChanges - a.leaderChanges,
+    event_loop_stalls: b.eventLoopStalls - a.eventLoopStalls,
     snapshots: b.snapshots - a.snapshots,
     snapshot_seconds: Number((b.snapshotSeconds - a.snapshotSeconds).toFixed(2)),
   };
@@ -145,8 +138,6 @@ export async function measureSubmit(
     {
       addresses: o.target === "all" ? c.nodes.map((n) => n.address) : [c.node(leader).address],
       pids: new Map(c.nodes.map((n) => [n.id === leader ? `${n.id}*` : n.id, n.proc?.pid ?? null])),
-      leaderChanges: () => c.leaderChanges(),
-      eventLoopStalls: () => c.eventLoopStalls(),
       activity: () => c.activity(),
       describe: `${o.target === "all" ? "all nodes" : "the leader"}, 3 nodes, RocksDB sync on`,
     },

@@ -91,6 +91,10 @@ export interface NodeProc {
  * and after a window). Each `...Seconds` is a histogram's sum, its count beside it.
  */
 export interface ClusterActivity {
+  /** raftq_raft_leader_changes_total: leaderships learned of (one per node per election). */
+  leaderChanges: number;
+  /** raftq_event_loop_stalls_total: a node's timers ran 100 ms or more late. */
+  eventLoopStalls: number;
   /** raftq_snapshots_total, raftq_snapshot_seconds_sum: snapshots finished, from start to Raft. */
   snapshots: number;
   snapshotSeconds: number;
@@ -106,6 +110,8 @@ export interface ClusterActivity {
 }
 
 const ACTIVITY_METRICS: Record<keyof ClusterActivity, string> = {
+  leaderChanges: "raftq_raft_leader_changes_total",
+  eventLoopStalls: "raftq_event_loop_stalls_total",
   snapshots: "raftq_snapshots_total",
   snapshotSeconds: "raftq_snapshot_seconds_sum",
   fsyncs: "raftq_storage_fsync_seconds_count",
@@ -418,19 +424,6 @@ export class BenchCluster {
     }
   }
 
-  /** Sum over running nodes of raftq_raft_leader_changes_total (leaderships each learned of; compare before/after). */
-  async leaderChanges(): Promise<number> {
-    return this.sumOverRunning("raftq_raft_leader_changes_total");
-  }
-
-  /**
-   * Sum over running nodes of raftq_event_loop_stalls_total (timers 100 ms or more late;
-   * compare before/after): a window with stalls has a node that held its event loop.
-   */
-  async eventLoopStalls(): Promise<number> {
-    return this.sumOverRunning("raftq_event_loop_stalls_total");
-  }
-
   /** The ClusterActivity counters now, one scrape per running node. */
   async activity(): Promise<ClusterActivity> {
     const keys = Object.keys(ACTIVITY_METRICS) as (keyof ClusterActivity)[];
@@ -443,12 +436,6 @@ export class BenchCluster {
       keys.forEach((k, i) => (sums[k] += values[i] ?? 0));
     }
     return sums;
-  }
-
-  private async sumOverRunning(metric: string): Promise<number> {
-    let sum = 0;
-    for (const n of this.running()) sum += (await this.metric(n.id, metric)) ?? 0;
-    return sum;
   }
 
   healAll(): void {

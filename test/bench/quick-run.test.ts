@@ -83,6 +83,10 @@ describe("npm run bench -- --quick", () => {
           expect(Number(r.extra.snapshot_seconds), r.name).toBeGreaterThan(0);
         // Every window writes, replicates and commits: each mean is read (a wrong metric name
         // would leave it out) and is a time.
+        for (const field of ["leader_changes", "event_loop_stalls"])
+          expect(Number.isInteger(r.extra[field]) && Number(r.extra[field]) >= 0, `${r.name}: ${field}`).toBe(
+            true,
+          );
         for (const field of ["fsync_ms", "round_trip_ms", "commit_ms"])
           expect(Number(r.extra[field]), `${r.name}: ${field}`).toBeGreaterThan(0);
       }
