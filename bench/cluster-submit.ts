@@ -49,6 +49,8 @@ export interface SubmitTarget {
   activity?: () => Promise<ClusterActivity>;
   /** What the settings line says the calls went to. */
   describe: string;
+  /** The calls: raftq's SubmitJob(s) (default) or etcd's KV.Put, with the settings line's name for them. */
+  call?: { mode: "submit" | "etcd"; what: string };
 }
 
 export interface WindowOptions {
@@ -67,7 +69,7 @@ export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Ro
   const procs = Math.min(o.processes ?? processesFor(o.inFlight, o.batch), o.inFlight);
   const configs: LoadConfig[] = Array.from({ length: procs }, (_, i) => ({
     ...DEFAULT_LOAD,
-    mode: "submit",
+    mode: t.call?.mode ?? "submit",
     targets: t.addresses,
     inFlight: Math.floor(o.inFlight / procs) + (i < o.inFlight % procs ? 1 : 0),
     batch: o.batch,
@@ -85,7 +87,7 @@ export async function measureLoad(t: SubmitTarget, o: WindowOptions): Promise<Ro
   const activity1 = await t.activity?.();
   const cpu = { ...meter() };
   m.loadgenCpu.forEach((v, i) => (cpu[`lg${i + 1}`] = Math.round(v)));
-  const what = o.batch === 0 ? "SubmitJob" : `SubmitJobs x${o.batch}`;
+  const what = t.call?.what ?? (o.batch === 0 ? "SubmitJob" : `SubmitJobs x${o.batch}`);
   return row({
     group: o.group,
     name: o.name,

@@ -10,11 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, sleep, trackChild } from "./lib/cluster.js";
 import { measureFailover, type FailoverTarget } from "./lib/failover.js";
-import { cpuMeter, DEFAULT_LOAD, LoadGens, merge } from "./lib/loadgens.js";
-import type { LoadConfig } from "./lib/loadgen.js";
+import { DEFAULT_LOAD, LoadGens, merge } from "./lib/loadgens.js";
 import { machineLine } from "./lib/procstat.js";
 import { printRows, row, type Row } from "./lib/report.js";
-import { processesFor, submitCases } from "./cluster-submit.js";
+import { measureLoad, submitCases } from "./cluster-submit.js";
 import { warmSeconds } from "./warm-up.js";
 
 const PROTO = join(import.meta.dirname, "lib/etcd-kv.proto");
@@ -206,7 +205,7 @@ export class EtcdCluster {
 }
 
 /** The same warm-up raftq's clusters get (bench/warm-up.ts): Puts at 16 in flight, not measured. */
-async function warmEtcd(e: EtcdCluster, quick: boolean): Promise<void> {
+export async function warmEtcd(e: EtcdCluster, quick: boolean): Promise<void> {
   const seconds = warmSeconds(quick);
   if (seconds <= 0) return;
   const target = e.address(await e.leader());
@@ -223,6 +222,24 @@ async function warmEtcd(e: EtcdCluster, quick: boolean): Promise<void> {
   await g.collect();
 }
 
+/** One measured window of Puts to the leader, from the load generators raftq's windows use (measureLoad). */
+export async function measureEtcd(
+  e: EtcdCluster,
+  version: string,
+  o: { inFlight: number; seconds: number; warmupMs: number; tag: string; group?: string },
+): Promise<Row> {
+  const leader = await e.leader();
+  return measureLoad(
+    {
+      addresses: [e.address(leader)],
+      pids: new Map(e.members.map((m) => [m.name === leader ? `${m.name}*` : m.name, m.proc?.pid ?? null])),
+      describe: "the leader, 3 members, fsync on (etcd default), heartbeat 50 ms, election 300 ms",
+      call: { mode: "etcd", what: "KV.Put" },
+    },
+    { ...o, group: o.group ?? "etcd", name: `etcd ${version} Put ${o.inFlight} in flight`, batch: 0 },
+  );
+}
+
 export async function runEtcd(o: { quick: boolean; seconds?: number; kills?: number }): Promise<Row[]> {
   const version = etcdAvailable();
   if (version === null) {
@@ -237,39 +254,7 @@ export async function runEtcd(o: { quick: boolean; seconds?: number; kills?: num
   try {
     await warmEtcd(e, o.quick);
     for (const n of submitCases(o.quick).inFlight) {
-      const leader = await e.leader();
-      const procs = processesFor(n);
-      const cfgs: LoadConfig[] = Array.from({ length: procs }, (_, i) => ({
-        ...DEFAULT_LOAD,
-        mode: "etcd",
-        targets: [e.address(leader)],
-        inFlight: Math.floor(n / procs) + (i < n % procs ? 1 : 0),
-        tag: `etcd${n}-${i}`,
-      }));
-      const g = await LoadGens.spawn(cfgs);
-      const pids = new Map<string, number | null>(
-        e.members.map((m) => [m.name === leader ? `${m.name}*` : m.name, m.proc?.pid ?? null]),
-      );
-      g.go(warmupMs, seconds * 1000);
-      await sleep(warmupMs);
-      const meter = cpuMeter(pids);
-      const m = merge(await g.collect());
-      const cpu = { ...meter() };
-      m.loadgenCpu.forEach((x, i) => (cpu[`lg${i + 1}`] = Math.round(x)));
-      rows.push(
-        row({
-          group: "etcd",
-          name: `etcd ${version} Put ${n} in flight`,
-          settings: `KV.Put to the leader, 128-byte values, ${n} in flight over ${procs} client process(es), ${seconds} s after ${warmupMs} ms warm-up, 3 members, fsync on (etcd default), heartbeat 50 ms, election 300 ms`,
-          rate: m.rate,
-          p50: m.latency.p50,
-          p99: m.latency.p99,
-          max: m.latency.max,
-          errors: m.errors,
-          cpu,
-          extra: { puts: m.ok },
-        }),
-      );
+      rows.push(await measureEtcd(e, version, { inFlight: n, seconds, warmupMs, tag: `etcd${n}` }));
       console.error(printRows(rows.slice(-1)));
     }
     // Failover under light load (2 puts in flight over all members).

@@ -4,7 +4,7 @@
 //
 //   npm run bench                    full run (about 10-15 minutes on 2 cores)
 //   npm run bench -- --quick         seconds-scale smoke run for CI
-//   npm run bench -- --only submit,failover   (submit, e2e, failover, scale, etcd, floor)
+//   npm run bench -- --only submit,failover   (submit, e2e, failover, scale, etcd, latency, floor)
 //   npm run bench -- --out results.json       (default: $TMPDIR/raftq-bench-<time>.json)
 //   npm run bench -- --micro         also run the single-process micro benchmarks in bench/
 // Environment: BENCH_SECONDS, BENCH_E2E_JOBS, BENCH_KILLS, BENCH_DEPTH (see each bench/cluster-*.ts),
@@ -20,6 +20,7 @@ import { runFailover } from "./cluster-failover.js";
 import { runScale } from "./cluster-scale.js";
 import { runSubmit, submitCases } from "./cluster-submit.js";
 import { etcdAvailable, runEtcd } from "./compare-etcd.js";
+import { runLatencyInterleaved } from "./latency-interleaved.js";
 import { warmCluster, warmTarget } from "./warm-up.js";
 import { runWireFloor } from "./wire-floor.js";
 import { buildProduct, harnessWithoutSourceMaps } from "./lib/build.js";
@@ -34,7 +35,7 @@ const flag = (name: string): string | undefined => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const only = new Set((flag("--only") ?? "submit,e2e,failover,scale,etcd,floor").split(","));
+const only = new Set((flag("--only") ?? "submit,e2e,failover,scale,etcd,latency,floor").split(","));
 const out =
   flag("--out") ?? join(tmpdir(), `raftq-bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
 
@@ -96,6 +97,7 @@ await section("e2e", () => withCluster((c) => runE2e(c, { quick }), true));
 await section("failover", () => withCluster((c) => runFailover(c, { quick })));
 await section("scale", () => withCluster((c) => runScale(c, { quick })));
 await section("etcd", () => runEtcd({ quick }));
+await section("latency", () => runLatencyInterleaved({ quick }));
 await section("floor", () => runWireFloor({ quick, warm: (t) => warmTarget(t, quick) }));
 
 if (argv.includes("--micro")) {
@@ -128,6 +130,8 @@ const floorRow = inflights.map((n) => find("floor", new RegExp(`^null SubmitJob 
 const floorBatchBest = rows
   .filter((r) => r.group === "floor" && r.name.startsWith("null SubmitJobs"))
   .sort((a, b) => (b.rate ?? 0) - (a.rate ?? 0))[0];
+const latRaftq = find("latency", /^raftq /);
+const latEtcd = find("latency", /^etcd /);
 const fo = find("failover", /kill/);
 const etcdFo = find("etcd", /kill/);
 
@@ -178,6 +182,11 @@ const goals = table(
       "latency @1 in flight below etcd's (p50)",
       raftqRow[0]?.p50 != null && etcd1 !== null ? raftqRow[0].p50 < etcd1 : null,
       `${ms(raftqRow[0]?.p50 ?? NaN)} vs etcd ${ms(etcd1 ?? NaN)} (published 2.2 ms); wire floor ${ms(floorRow[0]?.p50 ?? NaN)}`,
+    ),
+    goal(
+      "latency @1 in flight below etcd's (median p50 of alternating windows)",
+      latRaftq?.p50 != null && latEtcd?.p50 != null ? latRaftq.p50 < latEtcd.p50 : null,
+      `${ms(latRaftq?.p50 ?? NaN)} vs etcd ${ms(latEtcd?.p50 ?? NaN)} (windows: ${latRaftq?.extra.window_p50s_ms ?? "-"} vs ${latEtcd?.extra.window_p50s_ms ?? "-"} ms)`,
     ),
     goal(
       "end to end >= 2x NATS work queue (2 x 5,213 jobs/s)",

@@ -3,7 +3,7 @@
 // between the long runs. Nothing here is about speed: the assertions are that each
 // section measured something, that no job was lost on the way to the workers, and that
 // every kill of the leader was followed by an acknowledged write.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,6 +13,8 @@ const REPO_ROOT = resolve(import.meta.dirname, "../..");
 /** The etcd section needs an etcd binary CI does not install; the others need only the repo. */
 const SECTIONS = ["submit", "e2e", "failover", "scale", "floor"];
 const RUN_LIMIT_MS = 600_000;
+/** The sections that need etcd run only where it is installed (here: Debian's etcd-server; CI does not install it). */
+const ETCD_ON_PATH = spawnSync("etcd", ["--version"]).status === 0;
 
 interface BenchRow {
   group: string;
@@ -40,10 +42,13 @@ afterAll(async () => {
   if (dir !== "") await rm(dir, { recursive: true, force: true });
 });
 
-async function runQuickBench(out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runQuickBench(
+  out: string,
+  sections = SECTIONS,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "bench/run.ts", "--quick", "--only", SECTIONS.join(","), "--out", out],
+    ["--import", "tsx", "bench/run.ts", "--quick", "--only", sections.join(","), "--out", out],
     { cwd: REPO_ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   pid = child.pid;
@@ -109,6 +114,28 @@ describe("npm run bench -- --quick", () => {
       const wiped = scale("wiped follower");
       expect(Number(wiped?.extra.snapshots_installed)).toBeGreaterThanOrEqual(1);
       expect(Number(wiped?.extra.caught_up_ms)).toBeGreaterThan(0);
+    },
+    RUN_LIMIT_MS,
+  );
+
+  it.runIf(ETCD_ON_PATH)(
+    "measures raftq and etcd at 1 in flight in alternating windows and reports the verdict",
+    async () => {
+      dir = await mkdtemp(join(tmpdir(), "raftq-bench-quick-"));
+      const out = join(dir, "latency.json");
+      const { code, stdout, stderr } = await runQuickBench(out, ["latency"]);
+      expect(code, `bench exited ${code}; stderr tail:\n${stderr}`).toBe(0);
+      const file = JSON.parse(await readFile(out, "utf8")) as BenchFile;
+      const rows = file.rows.filter((r) => r.group === "latency");
+      expect(rows.map((r) => r.name.split(" ")[0])).toEqual(["raftq", "etcd"]);
+      for (const r of rows) {
+        expect(r.rate, r.name).toBeGreaterThan(0);
+        expect(r.extra.windows, r.name).toBe(1); // --quick: one round, one window each
+      }
+      expect(Number(rows[0]!.extra.p50_vs_etcd)).toBeGreaterThan(0);
+      expect(stdout).toMatch(
+        /latency @1 in flight below etcd's \(median p50 of alternating windows\)\s+(met|NOT met)/,
+      );
     },
     RUN_LIMIT_MS,
   );
