@@ -11,7 +11,7 @@ import type * as http2 from "node:http2";
  * SubmitJobs x100 are ~15 KiB per entry and ~45 KiB per write cycle, so every
  * few appends the leader's stream stalled until the follower's event loop had
  * read the data and a WINDOW_UPDATE came back: a hop took 7-12 ms under load
- * (docs/benchmarks.md, "Flow-control windows"). With wider windows the data
+ * (docs/benchmarks.md, "Commit while writing, and HTTP/2 windows"). With wider windows the data
  * flows while the follower is busy.
  *
  * Bounded: a connection's peer can have at most `connectionWindowBytes`
