@@ -1,16 +1,19 @@
-// Latency at 1 call in flight, raftq next to etcd, in alternating windows.
+// The two goals measured against etcd (latency at 1 call in flight, rate at 256 in flight),
+// raftq next to etcd in alternating windows.
 //
 // Why: the submit and etcd sections measure each system once, minutes apart, and on this
 // machine (a VM whose host is shared) a quiet minute and a busy one differ more than the two
-// systems do: raftq's SubmitJob at 1 in flight gave p50 2.77-4.01 ms in full runs and 1.99-2.3 ms
-// on a quiet machine, etcd's Put 1.87-2.71 ms. Here both clusters run side by side (warmed
-// the same way as in their own sections), and short windows alternate raftq, etcd, etcd, raftq,
-// ... so a slow minute hits both. The verdict is the median of each system's window p50s.
-// Both clusters stay up the whole time: each idles (a few % of a core) while the other is
-// measured.
+// systems do: across full runs raftq's SubmitJob at 1 in flight gave p50 2.77-4.01 ms (1.99-2.3
+// ms on a quiet machine), etcd's Put 1.87-2.71 ms; etcd's Put at 256 in flight 1,740-3,098/s.
+// Here both clusters run side by side (warmed the same way as in their own sections), and
+// short windows alternate raftq, etcd, etcd, raftq, ... so a slow minute hits both. The verdict
+// is the median of each system's windows. Both clusters stay up the whole time: each idles (a
+// few % of a core) while the other is measured. All 1-in-flight rounds come first: the jobs
+// the 256-in-flight windows leave pending would otherwise be snapshotted in the later ones.
 //
-// Run: npx tsx bench/latency-interleaved.ts [--quick]   (needs `etcd` on PATH)
-// Settings: BENCH_LATENCY_ROUNDS (4; quick 1), BENCH_LATENCY_SECONDS (window, 6; quick 2).
+// Run: npx tsx bench/etcd-interleaved.ts [--quick]   (needs `etcd` on PATH)
+// Settings: BENCH_INTERLEAVED_ROUNDS (4; quick 1), BENCH_INTERLEAVED_SECONDS (window, 6; quick 2),
+// BENCH_INTERLEAVED_INFLIGHT (1,256; quick 1).
 import { EtcdCluster, etcdAvailable, measureEtcd, warmEtcd } from "./compare-etcd.js";
 import { measureSubmit } from "./cluster-submit.js";
 import { warmCluster } from "./warm-up.js";
@@ -21,15 +24,17 @@ import { printRows, row, type Row } from "./lib/report.js";
 import { isMain } from "./lib/standalone.js";
 import { median } from "./lib/stats.js";
 
-export interface LatencyOptions {
+export interface InterleavedOptions {
   quick: boolean;
   rounds?: number;
   seconds?: number;
+  inFlight?: number[];
 }
 
-/** What each system's windows add up to: a summary row (median p50 and p99, mean rate, worst max). */
+/** What each system's windows add up to: a summary row (median rate, p50 and p99; worst max). */
 function summary(
   system: string,
+  inFlight: number,
   windows: Row[],
   o: { rounds: number; seconds: number; settings: string },
 ): Row {
@@ -39,10 +44,10 @@ function summary(
   const errors: Record<string, number> = {};
   for (const w of windows) for (const [k, v] of Object.entries(w.errors)) errors[k] = (errors[k] ?? 0) + v;
   return row({
-    group: "latency",
-    name: `${system}, 1 in flight, interleaved`,
-    settings: `${o.settings}; ${windows.length} windows of ${o.seconds} s in ${o.rounds} rounds alternating with the other system (ABBA); p50 and p99 are the medians of the windows'`,
-    rate: rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length),
+    group: "interleaved",
+    name: `${system}, ${inFlight} in flight, interleaved`,
+    settings: `${o.settings}; ${windows.length} windows of ${o.seconds} s in ${o.rounds} rounds alternating with the other system (ABBA); rate, p50 and p99 are the medians of the windows'`,
+    rate: median(rates),
     p50: median(p50s),
     p99: median(p99s),
     max: Math.max(...windows.map((w) => w.max ?? 0)),
@@ -56,16 +61,17 @@ function summary(
   });
 }
 
-export async function runLatencyInterleaved(o: LatencyOptions): Promise<Row[]> {
+export async function runInterleaved(o: InterleavedOptions): Promise<Row[]> {
   const version = etcdAvailable();
   if (version === null) {
-    console.error(
-      "etcd is not installed (apt-get install etcd-server): skipping the interleaved latency comparison",
-    );
+    console.error("etcd is not installed (apt-get install etcd-server): skipping the interleaved comparison");
     return [];
   }
-  const rounds = o.rounds ?? Number(process.env.BENCH_LATENCY_ROUNDS ?? (o.quick ? 1 : 4));
-  const seconds = o.seconds ?? Number(process.env.BENCH_LATENCY_SECONDS ?? (o.quick ? 2 : 6));
+  const rounds = o.rounds ?? Number(process.env.BENCH_INTERLEAVED_ROUNDS ?? (o.quick ? 1 : 4));
+  const seconds = o.seconds ?? Number(process.env.BENCH_INTERLEAVED_SECONDS ?? (o.quick ? 2 : 6));
+  const levels =
+    o.inFlight ??
+    (process.env.BENCH_INTERLEAVED_INFLIGHT ?? (o.quick ? "1" : "1,256")).split(",").map(Number);
   const warmupMs = o.quick ? 300 : 1000;
   const c = await BenchCluster.start({ entry: "built" });
   let e: EtcdCluster | null = null;
@@ -74,53 +80,55 @@ export async function runLatencyInterleaved(o: LatencyOptions): Promise<Row[]> {
     await warmCluster(c, o.quick);
     e = await EtcdCluster.start();
     await warmEtcd(e, o.quick);
-    const raftqWindows: Row[] = [];
-    const etcdWindows: Row[] = [];
-    const measureRaftq = async (tag: string): Promise<void> => {
-      const leader = await c.waitForLeader();
-      const r = await measureSubmit(c, leader, {
-        group: "latency-window",
-        name: "raftq SubmitJob 1 in flight",
-        inFlight: 1,
-        batch: 0,
-        seconds,
-        warmupMs,
-        tag,
-      });
-      raftqWindows.push(r);
-      console.error(
-        `  raftq window: ${Math.round(r.rate ?? 0)}/s, p50 ${r.p50?.toFixed(2)} ms, p99 ${r.p99?.toFixed(2)} ms`,
-      );
-    };
-    const measureOther = async (tag: string): Promise<void> => {
-      const r = await measureEtcd(e!, version, {
-        inFlight: 1,
-        seconds,
-        warmupMs,
-        tag,
-        group: "latency-window",
-      });
-      etcdWindows.push(r);
-      console.error(
-        `  etcd window:  ${Math.round(r.rate ?? 0)}/s, p50 ${r.p50?.toFixed(2)} ms, p99 ${r.p99?.toFixed(2)} ms`,
-      );
-    };
-    for (let round = 1; round <= rounds; round++) {
-      const order = round % 2 === 1 ? [measureRaftq, measureOther] : [measureOther, measureRaftq];
-      for (const m of order) await m(`lat${round}`);
+    const rows: Row[] = [];
+    for (const n of levels) {
+      const raftqWindows: Row[] = [];
+      const etcdWindows: Row[] = [];
+      const line = (system: string, r: Row): string =>
+        `  ${system} ${n} in flight: ${Math.round(r.rate ?? 0)}/s, p50 ${r.p50?.toFixed(2)} ms, p99 ${r.p99?.toFixed(2)} ms`;
+      const measureRaftq = async (tag: string): Promise<void> => {
+        const leader = await c.waitForLeader();
+        const r = await measureSubmit(c, leader, {
+          group: "interleaved-window",
+          name: `raftq SubmitJob ${n} in flight`,
+          inFlight: n,
+          batch: 0,
+          seconds,
+          warmupMs,
+          tag,
+        });
+        raftqWindows.push(r);
+        console.error(line("raftq", r));
+      };
+      const measureOther = async (tag: string): Promise<void> => {
+        const r = await measureEtcd(e!, version, {
+          inFlight: n,
+          seconds,
+          warmupMs,
+          tag,
+          group: "interleaved-window",
+        });
+        etcdWindows.push(r);
+        console.error(line("etcd ", r));
+      };
+      for (let round = 1; round <= rounds; round++) {
+        const order = round % 2 === 1 ? [measureRaftq, measureOther] : [measureOther, measureRaftq];
+        for (const m of order) await m(`il${n}-${round}`);
+      }
+      const settings = (what: string): string =>
+        `${what}, ${n} in flight, 128-byte payloads, to the leader, 3 members, fsync on`;
+      const pair = [
+        summary("raftq SubmitJob", n, raftqWindows, {
+          rounds,
+          seconds,
+          settings: settings("SubmitJob, RocksDB sync on"),
+        }),
+        summary(`etcd ${version} Put`, n, etcdWindows, { rounds, seconds, settings: settings("KV.Put") }),
+      ];
+      pair[0]!.extra.p50_vs_etcd = Number((pair[0]!.p50! / pair[1]!.p50!).toFixed(2));
+      pair[0]!.extra.rate_vs_etcd = Number((pair[0]!.rate! / pair[1]!.rate!).toFixed(2));
+      rows.push(...pair);
     }
-    const settings = (what: string): string =>
-      `${what}, 128-byte payloads, to the leader, 3 members, fsync on`;
-    const rows = [
-      summary("raftq SubmitJob", raftqWindows, {
-        rounds,
-        seconds,
-        settings: settings("SubmitJob, RocksDB sync on"),
-      }),
-      summary(`etcd ${version} Put`, etcdWindows, { rounds, seconds, settings: settings("KV.Put") }),
-    ];
-    const [r, x] = rows.map((w) => w.p50!);
-    rows[0]!.extra.p50_vs_etcd = Number((r! / x!).toFixed(2));
     return rows;
   } finally {
     await e?.stop();
@@ -133,5 +141,5 @@ if (isMain(import.meta.url)) {
   console.log(machineLine());
   harnessWithoutSourceMaps();
   buildProduct();
-  console.log(printRows(await runLatencyInterleaved({ quick })));
+  console.log(printRows(await runInterleaved({ quick })));
 }

@@ -122,17 +122,19 @@ describe("npm run bench -- --quick", () => {
     "measures raftq and etcd at 1 in flight in alternating windows and reports the verdict",
     async () => {
       dir = await mkdtemp(join(tmpdir(), "raftq-bench-quick-"));
-      const out = join(dir, "latency.json");
-      const { code, stdout, stderr } = await runQuickBench(out, ["latency"]);
+      const out = join(dir, "interleaved.json");
+      const { code, stdout, stderr } = await runQuickBench(out, ["interleaved"]);
       expect(code, `bench exited ${code}; stderr tail:\n${stderr}`).toBe(0);
       const file = JSON.parse(await readFile(out, "utf8")) as BenchFile;
-      const rows = file.rows.filter((r) => r.group === "latency");
+      const rows = file.rows.filter((r) => r.group === "interleaved");
       expect(rows.map((r) => r.name.split(" ")[0])).toEqual(["raftq", "etcd"]);
       for (const r of rows) {
         expect(r.rate, r.name).toBeGreaterThan(0);
+        expect(r.name, r.name).toMatch(/, 1 in flight, interleaved$/); // --quick: 1 in flight only
         expect(r.extra.windows, r.name).toBe(1); // --quick: one round, one window each
       }
       expect(Number(rows[0]!.extra.p50_vs_etcd)).toBeGreaterThan(0);
+      expect(Number(rows[0]!.extra.rate_vs_etcd)).toBeGreaterThan(0);
       expect(stdout).toMatch(
         /latency @1 in flight below etcd's \(median p50 of alternating windows\)\s+(met|NOT met)/,
       );
