@@ -145,6 +145,8 @@ const peers = table(
     ["raftq SubmitJob to leader (this run)", ...raftqRow.map((r, i) => cell(r, i === 0 || i === 3))],
     ["etcd Put to leader (this run)", ...etcdRow.map((r, i) => cell(r, i === 0 || i === 3))],
     ["a JobService that does nothing (this run)", ...floorRow.map((r, i) => cell(r, i === 0 || i === 3))],
+    ["raftq SubmitJob, alternating windows (this run)", cell(latRaftq, true), "", "", cell(ilRaftq256, true)],
+    ["etcd Put, alternating windows (this run)", cell(latEtcd, true), "", "", cell(ilEtcd256, true)],
     [
       "etcd 3.4 Put to leader (issue, published)",
       "392/s, p50 2.2 ms",
