@@ -224,8 +224,11 @@ export class BenchCluster {
     return this.node(id).proc?.pid ?? null;
   }
 
-  /** Start (or restart) a node; resolves when it prints its "listening" event. */
-  async startNode(id: string, extraArgs: string[] = []): Promise<void> {
+  /**
+   * Start (or restart) a node; resolves when it prints its "listening" event. `env` is added to
+   * this process's environment for that node process only (fault injection: chaos's disk faults).
+   */
+  async startNode(id: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<void> {
     const n = this.node(id);
     if (n.proc !== null) throw new Error(`${id} is running`);
     const args = [
@@ -251,7 +254,11 @@ export class BenchCluster {
       ...(this.opts.extraArgs ?? []),
       ...extraArgs,
     ];
-    const proc = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const proc = spawn(process.execPath, args, {
+      cwd: REPO_ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
+    });
     trackChild(proc);
     n.starts++;
     n.proc = proc;

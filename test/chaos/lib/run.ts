@@ -20,6 +20,7 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BenchCluster, sleep } from "../../../bench/lib/cluster.js";
+import { FAIL_AFTER_WRITES_ENV } from "../../../src/storage/index.js";
 import { check, type CheckResult } from "./checker.js";
 import { outcomeOf, type FinalState, type JobView, type Op } from "./history.js";
 
@@ -42,7 +43,21 @@ export interface ChaosResult extends CheckResult {
   replay: string;
   /** Snapshots nodes installed from a leader (from their logs): the runs should cover InstallSnapshot. */
   snapshotsInstalled: number;
+  /**
+   * Disk faults: a node restarted with storage fault injection whose disk then failed (it must
+   * stop by itself: exit 1 after logging the fatal error), and those whose node had not written
+   * enough to reach the failure within the fault's time (killed instead).
+   */
+  diskFaults: { failed: number; notReached: number };
 }
+
+/** A disk fault lets a node make this many writes, plus up to DISK_FAULT_EXTRA_WRITES more, before its disk fails. */
+const DISK_FAULT_MIN_WRITES = 5;
+const DISK_FAULT_EXTRA_WRITES = 60;
+/** How long a node with a failing disk has to reach its failure and stop (clients keep submitting meanwhile). */
+const DISK_FAULT_WAIT_MS = 10_000;
+/** What a node logs before it exits on a storage error (src/cli/raftq-node.ts). */
+const FATAL_EXIT_MESSAGE = '"msg":"exiting after a fatal error"';
 
 /** mulberry32 */
 export function rng(seed: number): () => number {
@@ -111,6 +126,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   let stopping = false;
   const unexpectedExits: string[] = [];
   const expectedDown = new Set<string>();
+  const diskFaults = { failed: 0, notReached: 0 };
 
   const call = <T>(
     node: string,
@@ -478,7 +494,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
     // ------------------------------------------------------------------ nemesis
     const nemesis = async () => {
-      const faults = ["kill", "pause", "restart", "isolate", "stall-link", "one-way", "delay", "kill-leader"];
+      const faults = [
+        "kill",
+        "pause",
+        "restart",
+        "isolate",
+        "stall-link",
+        "one-way",
+        "delay",
+        "kill-leader",
+        "disk-fault",
+      ];
       while (Date.now() < endAt - 2000) {
         await sleep(500 + random() * 1500);
         await noteBypasses();
@@ -497,6 +523,47 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
           expectedDown.delete(id);
           watchExits();
           nem(`${id} restarted`);
+        } else if (f === "disk-fault") {
+          // The node comes back on a disk that fails after a few writes. It must stop by itself
+          // (crash-fail-safe: never go on after a failed write), and what it acknowledged before
+          // must survive on the others; then it rejoins on a working disk.
+          if (c.node(target).proc === null) continue;
+          const writes = DISK_FAULT_MIN_WRITES + Math.floor(random() * DISK_FAULT_EXTRA_WRITES);
+          expectedDown.add(target);
+          nem(`kill -9 ${target}; restart it on a disk that fails after ${writes} writes`);
+          await c.kill(target);
+          await c.startNode(target, [], { [FAIL_AFTER_WRITES_ENV]: String(writes) });
+          const proc = c.node(target).proc;
+          const exit = await new Promise<{ code: number | null; signal: string | null } | null>((res) => {
+            if (proc === null) return res({ code: null, signal: null });
+            const timer = setTimeout(() => res(null), DISK_FAULT_WAIT_MS);
+            proc.once("exit", (code, signal) => {
+              clearTimeout(timer);
+              res({ code, signal });
+            });
+          });
+          if (exit === null) {
+            diskFaults.notReached++;
+            nem(`${target} did not reach ${writes} writes in ${DISK_FAULT_WAIT_MS} ms: kill -9`);
+            await c.kill(target);
+          } else {
+            await sleep(300); // the node's last stderr lines reach its log file after it exits
+            const logText = await readFile(join(c.baseDir, `${target}.log`), "utf8").catch(() => "");
+            const sawFatal = logText.indexOf(FATAL_EXIT_MESSAGE, logText.lastIndexOf(" start #")) >= 0;
+            if (exit.code === 1 && sawFatal) {
+              diskFaults.failed++;
+              nem(`${target} stopped on its disk error (exit 1)`);
+            } else {
+              unexpectedExits.push(
+                `${target} ended with ${exit.code ?? exit.signal} after its disk failed, where it must exit 1 after logging the fatal error: see ${join(c.baseDir, target + ".log")}`,
+              );
+              nem(`!! ${target} ended with ${exit.code ?? exit.signal} on a failing disk`);
+            }
+          }
+          await c.startNode(target);
+          expectedDown.delete(target);
+          watchExits();
+          nem(`${target} restarted on a working disk`);
         } else if (f === "pause") {
           if (c.node(target).proc === null) continue;
           nem(`SIGSTOP ${target} for ${holdMs.toFixed(0)} ms`);
@@ -626,6 +693,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       ok: violations.length === 0,
       replay,
       snapshotsInstalled,
+      diskFaults,
     };
     await writeFile(join(dir, "history.jsonl"), history.map((h) => JSON.stringify(h)).join("\n") + "\n");
     await writeFile(join(dir, "final.json"), JSON.stringify(final));
