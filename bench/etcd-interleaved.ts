@@ -31,6 +31,18 @@ export interface InterleavedOptions {
   inFlight?: number[];
 }
 
+/** Each process's CPU (% of one core) averaged over the windows that metered it. */
+function meanCpu(windows: Row[]): Record<string, number | null> {
+  const sums = new Map<string, { sum: number; n: number }>();
+  for (const w of windows)
+    for (const [k, v] of Object.entries(w.cpu)) {
+      if (v === null) continue;
+      const s = sums.get(k) ?? { sum: 0, n: 0 };
+      sums.set(k, { sum: s.sum + v, n: s.n + 1 });
+    }
+  return Object.fromEntries([...sums].map(([k, s]) => [k, Math.round(s.sum / s.n)]));
+}
+
 /** What each system's windows add up to: a summary row (median rate, p50 and p99; worst max). */
 function summary(
   system: string,
@@ -46,13 +58,13 @@ function summary(
   return row({
     group: "interleaved",
     name: `${system}, ${inFlight} in flight, interleaved`,
-    settings: `${o.settings}; ${windows.length} windows of ${o.seconds} s in ${o.rounds} rounds alternating with the other system (ABBA); rate, p50 and p99 are the medians of the windows'`,
+    settings: `${o.settings}; ${windows.length} windows of ${o.seconds} s in ${o.rounds} rounds alternating with the other system (ABBA); rate, p50 and p99 are the medians of the windows', CPU their mean (the leader may differ between windows)`,
     rate: median(rates),
     p50: median(p50s),
     p99: median(p99s),
     max: Math.max(...windows.map((w) => w.max ?? 0)),
     errors,
-    cpu: windows.at(-1)?.cpu ?? {},
+    cpu: meanCpu(windows),
     extra: {
       windows: windows.length,
       window_p50s_ms: p50s.map((x) => x.toFixed(2)).join(" / "),

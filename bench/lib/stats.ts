@@ -20,8 +20,12 @@ export function summarize(samples: ArrayLike<number>): LatencySummary {
   return { count: n, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: a[n - 1]!, mean: sum / n };
 }
 
+/** The middle value; with an even count, the mean of the two middle ones (so neither side of a comparison gets the better one). */
 export function median(xs: number[]): number {
-  return summarize(xs).p50;
+  const a = [...xs].sort((x, y) => x - y);
+  const n = a.length;
+  if (n === 0) return NaN;
+  return n % 2 === 1 ? a[(n - 1) / 2]! : (a[n / 2 - 1]! + a[n / 2]!) / 2;
 }
 
 /** 12,345 */
