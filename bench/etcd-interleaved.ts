@@ -43,6 +43,12 @@ function meanCpu(windows: Row[]): Record<string, number | null> {
   return Object.fromEntries([...sums].map(([k, s]) => [k, Math.round(s.sum / s.n)]));
 }
 
+/** `{ [field]: sum }` over the windows that have the numeric field; `{}` when none has it. */
+function sumOf(windows: Row[], field: string): Record<string, number> {
+  const values = windows.map((w) => w.extra[field]).filter((v): v is number => typeof v === "number");
+  return values.length === 0 ? {} : { [field]: values.reduce((a, b) => a + b, 0) };
+}
+
 /** What each system's windows add up to: a summary row (median rate, p50 and p99; worst max). */
 function summary(
   system: string,
@@ -67,6 +73,9 @@ function summary(
     cpu: meanCpu(windows),
     extra: {
       windows: windows.length,
+      // raftq's windows count these from the nodes' metrics (etcd's do not): summed over the windows.
+      ...sumOf(windows, "leader_changes"),
+      ...sumOf(windows, "event_loop_stalls"),
       window_p50s_ms: p50s.map((x) => x.toFixed(2)).join(" / "),
       window_rates: rates.map((x) => Math.round(x)).join(" / "),
     },

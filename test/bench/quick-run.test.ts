@@ -135,6 +135,11 @@ describe("npm run bench -- --quick", () => {
       }
       expect(Number(rows[0]!.extra.p50_vs_etcd)).toBeGreaterThan(0);
       expect(Number(rows[0]!.extra.rate_vs_etcd)).toBeGreaterThan(0);
+      // raftq's windows are read from its nodes' metrics, etcd's are not.
+      for (const field of ["leader_changes", "event_loop_stalls"]) {
+        expect(Number.isInteger(rows[0]!.extra[field]), field).toBe(true);
+        expect(rows[1]!.extra[field], field).toBeUndefined();
+      }
       expect(stdout).toMatch(
         /latency @1 in flight below etcd's \(median p50 of alternating windows\)\s+(met|NOT met)/,
       );
