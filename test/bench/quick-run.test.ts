@@ -13,7 +13,7 @@ const REPO_ROOT = resolve(import.meta.dirname, "../..");
 /** The etcd section needs an etcd binary CI does not install; the others need only the repo. */
 const SECTIONS = ["submit", "e2e", "failover", "scale", "floor"];
 const RUN_LIMIT_MS = 600_000;
-/** The sections that need etcd run only where it is installed (here: Debian's etcd-server; CI does not install it). */
+/** The sections that need etcd run only where it is installed (Debian's etcd-server; .ci/run installs it when it can). */
 const ETCD_ON_PATH = spawnSync("etcd", ["--version"]).status === 0;
 
 interface BenchRow {
@@ -119,13 +119,26 @@ describe("npm run bench -- --quick", () => {
   );
 
   it.runIf(ETCD_ON_PATH)(
-    "measures raftq and etcd at 1 in flight in alternating windows and reports the verdict",
+    "measures etcd the same way, and raftq next to etcd in alternating windows, and reports the verdicts",
     async () => {
       dir = await mkdtemp(join(tmpdir(), "raftq-bench-quick-"));
-      const out = join(dir, "interleaved.json");
-      const { code, stdout, stderr } = await runQuickBench(out, ["interleaved"]);
+      const out = join(dir, "etcd.json");
+      const { code, stdout, stderr } = await runQuickBench(out, ["etcd", "interleaved"]);
       expect(code, `bench exited ${code}; stderr tail:\n${stderr}`).toBe(0);
       const file = JSON.parse(await readFile(out, "utf8")) as BenchFile;
+      // The etcd section: Puts at the quick levels (1 and 16 in flight), then 3 kills of its leader.
+      const etcd = file.rows.filter((r) => r.group === "etcd");
+      const puts = etcd.filter((r) => / Put \d+ in flight$/.test(r.name));
+      expect(puts.map((r) => r.name.replace(/^etcd \S+ /, ""))).toEqual([
+        "Put 1 in flight",
+        "Put 16 in flight",
+      ]);
+      for (const r of puts) expect(r.rate, r.name).toBeGreaterThan(0);
+      const kills = etcd.find((r) => r.name.includes("kill -9 leader"));
+      const samples = String(kills?.extra.samples).split(",").map(Number);
+      expect(samples.length).toBe(3);
+      for (const ms of samples) expect(ms).toBeGreaterThan(0);
+
       const rows = file.rows.filter((r) => r.group === "interleaved");
       expect(rows.map((r) => r.name.split(" ")[0])).toEqual(["raftq", "etcd"]);
       for (const r of rows) {
