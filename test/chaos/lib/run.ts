@@ -3,8 +3,9 @@
  * (RocksDB, sync on) whose peer links each go through a proxy owned here
  * (one in front of each node, which tells the dialling nodes apart).
  *
- * While a seeded nemesis kills (-9), pauses (SIGSTOP/SIGCONT), restarts
- * nodes and partitions, stalls or delays peer links, clients submit jobs
+ * While a seeded nemesis (nemesis.ts) kills (-9), pauses (SIGSTOP/SIGCONT),
+ * restarts nodes, fails their disks and partitions, stalls or delays peer
+ * links, clients submit jobs
  * (with and without idempotency keys, retrying keyed submits), cancel some,
  * read some linearizably, and workers (raw WorkerService gRPC) run them;
  * some workers go silent for longer than the liveness window so their jobs
@@ -20,8 +21,8 @@ import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BenchCluster, sleep } from "../../../bench/lib/cluster.js";
-import { FAIL_AFTER_WRITES_ENV } from "../../../src/storage/index.js";
 import { check, type CheckResult } from "./checker.js";
+import { runNemesis, type DiskFaultCounts } from "./nemesis.js";
 import { outcomeOf, type FinalState, type JobView, type Op } from "./history.js";
 
 export interface ChaosOptions {
@@ -48,16 +49,8 @@ export interface ChaosResult extends CheckResult {
    * stop by itself: exit 1 after logging the fatal error), and those whose node had not written
    * enough to reach the failure within the fault's time (killed instead).
    */
-  diskFaults: { failed: number; notReached: number };
+  diskFaults: DiskFaultCounts;
 }
-
-/** A disk fault lets a node make this many writes, plus up to DISK_FAULT_EXTRA_WRITES more, before its disk fails. */
-const DISK_FAULT_MIN_WRITES = 5;
-const DISK_FAULT_EXTRA_WRITES = 60;
-/** How long a node with a failing disk has to reach its failure and stop (clients keep submitting meanwhile). */
-const DISK_FAULT_WAIT_MS = 10_000;
-/** What a node logs before it exits on a storage error (src/cli/raftq-node.ts). */
-const FATAL_EXIT_MESSAGE = '"msg":"exiting after a fatal error"';
 
 /** mulberry32 */
 export function rng(seed: number): () => number {
@@ -126,7 +119,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   let stopping = false;
   const unexpectedExits: string[] = [];
   const expectedDown = new Set<string>();
-  const diskFaults = { failed: 0, notReached: 0 };
+  const diskFaults: DiskFaultCounts = { failed: 0, notReached: 0 };
 
   const call = <T>(
     node: string,
@@ -493,120 +486,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     };
 
     // ------------------------------------------------------------------ nemesis
-    const nemesis = async () => {
-      const faults = [
-        "kill",
-        "pause",
-        "restart",
-        "isolate",
-        "stall-link",
-        "one-way",
-        "delay",
-        "kill-leader",
-        "disk-fault",
-      ];
-      while (Date.now() < endAt - 2000) {
-        await sleep(500 + random() * 1500);
-        await noteBypasses();
-        const f = pick(faults);
-        const target = pick(ids);
-        const holdMs = 500 + random() * 3000;
-        if (f === "kill" || f === "kill-leader") {
-          let id = target;
-          if (f === "kill-leader") id = await c.waitForLeader(3000).catch(() => target);
-          if (c.node(id).proc === null) continue;
-          expectedDown.add(id);
-          nem(`kill -9 ${id}${f === "kill-leader" ? " (leader)" : ""}; restart in ${holdMs.toFixed(0)} ms`);
-          await c.kill(id);
-          await sleep(holdMs);
-          await c.startNode(id);
-          expectedDown.delete(id);
-          watchExits();
-          nem(`${id} restarted`);
-        } else if (f === "disk-fault") {
-          // The node comes back on a disk that fails after a few writes. It must stop by itself
-          // (crash-fail-safe: never go on after a failed write), and what it acknowledged before
-          // must survive on the others; then it rejoins on a working disk.
-          if (c.node(target).proc === null) continue;
-          const writes = DISK_FAULT_MIN_WRITES + Math.floor(random() * DISK_FAULT_EXTRA_WRITES);
-          expectedDown.add(target);
-          nem(`kill -9 ${target}; restart it on a disk that fails after ${writes} writes`);
-          await c.kill(target);
-          await c.startNode(target, [], { [FAIL_AFTER_WRITES_ENV]: String(writes) });
-          const proc = c.node(target).proc;
-          const exit = await new Promise<{ code: number | null; signal: string | null } | null>((res) => {
-            if (proc === null) return res({ code: null, signal: null });
-            const timer = setTimeout(() => res(null), DISK_FAULT_WAIT_MS);
-            proc.once("exit", (code, signal) => {
-              clearTimeout(timer);
-              res({ code, signal });
-            });
-          });
-          if (exit === null) {
-            diskFaults.notReached++;
-            nem(`${target} did not reach ${writes} writes in ${DISK_FAULT_WAIT_MS} ms: kill -9`);
-            await c.kill(target);
-          } else {
-            await sleep(300); // the node's last stderr lines reach its log file after it exits
-            const logText = await readFile(join(c.baseDir, `${target}.log`), "utf8").catch(() => "");
-            const sawFatal = logText.indexOf(FATAL_EXIT_MESSAGE, logText.lastIndexOf(" start #")) >= 0;
-            if (exit.code === 1 && sawFatal) {
-              diskFaults.failed++;
-              nem(`${target} stopped on its disk error (exit 1)`);
-            } else {
-              unexpectedExits.push(
-                `${target} ended with ${exit.code ?? exit.signal} after its disk failed, where it must exit 1 after logging the fatal error: see ${join(c.baseDir, target + ".log")}`,
-              );
-              nem(`!! ${target} ended with ${exit.code ?? exit.signal} on a failing disk`);
-            }
-          }
-          await c.startNode(target);
-          expectedDown.delete(target);
-          watchExits();
-          nem(`${target} restarted on a working disk`);
-        } else if (f === "pause") {
-          if (c.node(target).proc === null) continue;
-          nem(`SIGSTOP ${target} for ${holdMs.toFixed(0)} ms`);
-          await c.signal(target, "SIGSTOP");
-          await sleep(holdMs);
-          await c.signal(target, "SIGCONT");
-          nem(`SIGCONT ${target}`);
-        } else if (f === "restart") {
-          if (c.node(target).proc === null) continue;
-          expectedDown.add(target);
-          nem(`graceful restart of ${target}`);
-          await c.signal(target, "SIGTERM");
-          await c.startNode(target);
-          expectedDown.delete(target);
-          watchExits();
-        } else if (f === "isolate") {
-          const mode = random() < 0.5 ? "stall" : "sever";
-          nem(`isolate ${target} (${mode}) for ${holdMs.toFixed(0)} ms`);
-          for (const [k, l] of c.links)
-            if (k.startsWith(`${target}>`) || k.endsWith(`>${target}`)) l.setMode(mode);
-          await sleep(holdMs);
-          c.healAll();
-          nem("heal");
-        } else if (f === "stall-link" || f === "one-way") {
-          const other = pick(ids.filter((x) => x !== target));
-          const both = f === "stall-link";
-          nem(`cut ${target}${both ? "<->" : "->"}${other} for ${holdMs.toFixed(0)} ms`);
-          c.links.get(`${target}>${other}`)?.setMode("sever");
-          if (both) c.links.get(`${other}>${target}`)?.setMode("sever");
-          await sleep(holdMs);
-          c.healAll();
-          nem("heal");
-        } else {
-          const ms = 5 + Math.floor(random() * 150);
-          nem(`delay every link of ${target} by ${ms} ms for ${holdMs.toFixed(0)} ms`);
-          for (const [k, l] of c.links)
-            if (k.startsWith(`${target}>`) || k.endsWith(`>${target}`)) l.setDelay(ms);
-          await sleep(holdMs);
-          c.healAll();
-          nem("heal");
-        }
-      }
-    };
+    const nemesis = () =>
+      runNemesis({
+        cluster: c,
+        ids,
+        random,
+        pick,
+        note: nem,
+        endAt,
+        expectedDown,
+        watchExits,
+        unexpectedExits,
+        diskFaults,
+        noteBypasses,
+      });
 
     const clients = Array.from({ length: o.clients ?? 4 }, (_, i) => clientLoop(i));
     const workers = Array.from({ length: o.workers ?? 4 }, (_, i) => workerLoop(i));

@@ -1,0 +1,162 @@
+/**
+ * The nemesis of a chaos run (test/chaos/lib/run.ts): one fault at a time, chosen by the run's
+ * seeded random source, until the end of the fault period. Each fault heals itself before the
+ * next (a killed node is restarted, a paused one continued, links healed). A node's own exit is
+ * a violation unless the fault expects it (`expectedDown`), or a disk fault made it stop the way
+ * the node must: exit 1 after logging the fatal error.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { sleep, type BenchCluster } from "../../../bench/lib/cluster.js";
+import { FAIL_AFTER_WRITES_ENV } from "../../../src/storage/index.js";
+
+/** A disk fault lets a node make this many writes, plus up to DISK_FAULT_EXTRA_WRITES more, before its disk fails. */
+const DISK_FAULT_MIN_WRITES = 5;
+const DISK_FAULT_EXTRA_WRITES = 60;
+/** How long a node with a failing disk has to reach its failure and stop (clients keep submitting meanwhile). */
+const DISK_FAULT_WAIT_MS = 10_000;
+/** What a node logs before it exits on a storage error (src/cli/raftq-node.ts). */
+const FATAL_EXIT_MESSAGE = '"msg":"exiting after a fatal error"';
+
+export const FAULTS = [
+  "kill",
+  "pause",
+  "restart",
+  "isolate",
+  "stall-link",
+  "one-way",
+  "delay",
+  "kill-leader",
+  "disk-fault",
+] as const;
+
+/** Disk faults that stopped their node, and those whose node had not written enough to reach the failure in time. */
+export interface DiskFaultCounts {
+  failed: number;
+  notReached: number;
+}
+
+/** What the nemesis works on and reports to (owned by the run). */
+export interface NemesisContext {
+  readonly cluster: BenchCluster;
+  readonly ids: readonly string[];
+  /** The run's seeded source: the same seed picks the same faults in the same order. */
+  readonly random: () => number;
+  readonly pick: <T>(xs: readonly T[]) => T;
+  /** Records a nemesis event in the history and the log. */
+  readonly note: (what: string) => void;
+  /** When the fault period ends (epoch ms). */
+  readonly endAt: number;
+  /** Nodes a fault has taken down on purpose: their exit is not a crash. */
+  readonly expectedDown: Set<string>;
+  /** Watches newly started node processes for exits nobody expected. */
+  readonly watchExits: () => void;
+  readonly unexpectedExits: string[];
+  readonly diskFaults: DiskFaultCounts;
+  /** Records peer connections that go around the proxies (checked after the run). */
+  readonly noteBypasses: () => Promise<void>;
+}
+
+export async function runNemesis(x: NemesisContext): Promise<void> {
+  while (Date.now() < x.endAt - 2000) {
+    await sleep(500 + x.random() * 1500);
+    await x.noteBypasses();
+    const f = x.pick(FAULTS);
+    const target = x.pick(x.ids);
+    const holdMs = 500 + x.random() * 3000;
+    if (f === "kill" || f === "kill-leader") {
+      let id = target;
+      if (f === "kill-leader") id = await x.cluster.waitForLeader(3000).catch(() => target);
+      if (x.cluster.node(id).proc === null) continue;
+      x.expectedDown.add(id);
+      x.note(`kill -9 ${id}${f === "kill-leader" ? " (leader)" : ""}; restart in ${holdMs.toFixed(0)} ms`);
+      await x.cluster.kill(id);
+      await sleep(holdMs);
+      await x.cluster.startNode(id);
+      x.expectedDown.delete(id);
+      x.watchExits();
+      x.note(`${id} restarted`);
+    } else if (f === "disk-fault") {
+      // The node comes back on a disk that fails after a few writes. It must stop by itself
+      // (crash-fail-safe: never go on after a failed write), and what it acknowledged before
+      // must survive on the others; then it rejoins on a working disk.
+      if (x.cluster.node(target).proc === null) continue;
+      const writes = DISK_FAULT_MIN_WRITES + Math.floor(x.random() * DISK_FAULT_EXTRA_WRITES);
+      x.expectedDown.add(target);
+      x.note(`kill -9 ${target}; restart it on a disk that fails after ${writes} writes`);
+      await x.cluster.kill(target);
+      await x.cluster.startNode(target, [], { [FAIL_AFTER_WRITES_ENV]: String(writes) });
+      const proc = x.cluster.node(target).proc;
+      const exit = await new Promise<{ code: number | null; signal: string | null } | null>((res) => {
+        if (proc === null) return res({ code: null, signal: null });
+        const timer = setTimeout(() => res(null), DISK_FAULT_WAIT_MS);
+        proc.once("exit", (code, signal) => {
+          clearTimeout(timer);
+          res({ code, signal });
+        });
+      });
+      if (exit === null) {
+        x.diskFaults.notReached++;
+        x.note(`${target} did not reach ${writes} writes in ${DISK_FAULT_WAIT_MS} ms: kill -9`);
+        await x.cluster.kill(target);
+      } else {
+        await sleep(300); // the node's last stderr lines reach its log file after it exits
+        const logText = await readFile(join(x.cluster.baseDir, `${target}.log`), "utf8").catch(() => "");
+        const sawFatal = logText.indexOf(FATAL_EXIT_MESSAGE, logText.lastIndexOf(" start #")) >= 0;
+        if (exit.code === 1 && sawFatal) {
+          x.diskFaults.failed++;
+          x.note(`${target} stopped on its disk error (exit 1)`);
+        } else {
+          x.unexpectedExits.push(
+            `${target} ended with ${exit.code ?? exit.signal} after its disk failed, where it must exit 1 after logging the fatal error: see ${join(x.cluster.baseDir, target + ".log")}`,
+          );
+          x.note(`!! ${target} ended with ${exit.code ?? exit.signal} on a failing disk`);
+        }
+      }
+      await x.cluster.startNode(target);
+      x.expectedDown.delete(target);
+      x.watchExits();
+      x.note(`${target} restarted on a working disk`);
+    } else if (f === "pause") {
+      if (x.cluster.node(target).proc === null) continue;
+      x.note(`SIGSTOP ${target} for ${holdMs.toFixed(0)} ms`);
+      await x.cluster.signal(target, "SIGSTOP");
+      await sleep(holdMs);
+      await x.cluster.signal(target, "SIGCONT");
+      x.note(`SIGCONT ${target}`);
+    } else if (f === "restart") {
+      if (x.cluster.node(target).proc === null) continue;
+      x.expectedDown.add(target);
+      x.note(`graceful restart of ${target}`);
+      await x.cluster.signal(target, "SIGTERM");
+      await x.cluster.startNode(target);
+      x.expectedDown.delete(target);
+      x.watchExits();
+    } else if (f === "isolate") {
+      const mode = x.random() < 0.5 ? "stall" : "sever";
+      x.note(`isolate ${target} (${mode}) for ${holdMs.toFixed(0)} ms`);
+      for (const [k, l] of x.cluster.links)
+        if (k.startsWith(`${target}>`) || k.endsWith(`>${target}`)) l.setMode(mode);
+      await sleep(holdMs);
+      x.cluster.healAll();
+      x.note("heal");
+    } else if (f === "stall-link" || f === "one-way") {
+      const other = x.pick(x.ids.filter((id) => id !== target));
+      const both = f === "stall-link";
+      x.note(`cut ${target}${both ? "<->" : "->"}${other} for ${holdMs.toFixed(0)} ms`);
+      x.cluster.links.get(`${target}>${other}`)?.setMode("sever");
+      if (both) x.cluster.links.get(`${other}>${target}`)?.setMode("sever");
+      await sleep(holdMs);
+      x.cluster.healAll();
+      x.note("heal");
+    } else {
+      const ms = 5 + Math.floor(x.random() * 150);
+      x.note(`delay every link of ${target} by ${ms} ms for ${holdMs.toFixed(0)} ms`);
+      for (const [k, l] of x.cluster.links)
+        if (k.startsWith(`${target}>`) || k.endsWith(`>${target}`)) l.setDelay(ms);
+      await sleep(holdMs);
+      x.cluster.healAll();
+      x.note("heal");
+    }
+  }
+}
