@@ -39,6 +39,14 @@ export function etcdAvailable(): string | null {
   return /etcd Version: (\S+)/.exec(r.stdout)?.[1] ?? "unknown";
 }
 
+/** etcd's version, or null after saying that `what` is skipped because etcd is not installed. */
+export function etcdVersionOrSkip(what: string): string | null {
+  const version = etcdAvailable();
+  if (version === null)
+    console.error(`etcd is not installed (apt-get install etcd-server): skipping ${what}`);
+  return version;
+}
+
 export class EtcdCluster {
   readonly members: Member[] = [];
   private dir = "";
@@ -241,11 +249,8 @@ export async function measureEtcd(
 }
 
 export async function runEtcd(o: { quick: boolean; seconds?: number; kills?: number }): Promise<Row[]> {
-  const version = etcdAvailable();
-  if (version === null) {
-    console.error("etcd is not installed (apt-get install etcd-server): skipping the etcd comparison");
-    return [];
-  }
+  const version = etcdVersionOrSkip("the etcd comparison");
+  if (version === null) return [];
   const seconds = o.seconds ?? Number(process.env.BENCH_SECONDS ?? (o.quick ? 2 : 10));
   const kills = o.kills ?? Number(process.env.BENCH_KILLS ?? (o.quick ? 3 : 20));
   const warmupMs = o.quick ? 300 : 1500;

@@ -14,7 +14,7 @@
 // Run: npx tsx bench/etcd-interleaved.ts [--quick]   (needs `etcd` on PATH)
 // Settings: BENCH_INTERLEAVED_ROUNDS (4; quick 1), BENCH_INTERLEAVED_SECONDS (window, 6; quick 2),
 // BENCH_INTERLEAVED_INFLIGHT (1,256; quick 1).
-import { EtcdCluster, etcdAvailable, measureEtcd, warmEtcd } from "./compare-etcd.js";
+import { EtcdCluster, etcdVersionOrSkip, measureEtcd, warmEtcd } from "./compare-etcd.js";
 import { measureSubmit } from "./cluster-submit.js";
 import { warmCluster } from "./warm-up.js";
 import { buildProduct, harnessWithoutSourceMaps } from "./lib/build.js";
@@ -83,11 +83,8 @@ function summary(
 }
 
 export async function runInterleaved(o: InterleavedOptions): Promise<Row[]> {
-  const version = etcdAvailable();
-  if (version === null) {
-    console.error("etcd is not installed (apt-get install etcd-server): skipping the interleaved comparison");
-    return [];
-  }
+  const version = etcdVersionOrSkip("the interleaved comparison");
+  if (version === null) return [];
   const rounds = o.rounds ?? Number(process.env.BENCH_INTERLEAVED_ROUNDS ?? (o.quick ? 1 : 4));
   const seconds = o.seconds ?? Number(process.env.BENCH_INTERLEAVED_SECONDS ?? (o.quick ? 2 : 6));
   const levels =

@@ -3,18 +3,19 @@
 // between the long runs. Nothing here is about speed: the assertions are that each
 // section measured something, that no job was lost on the way to the workers, and that
 // every kill of the leader was followed by an acknowledged write.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { etcdAvailable } from "../../bench/compare-etcd.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../..");
-/** The etcd section needs an etcd binary CI does not install; the others need only the repo. */
+/** The sections every machine can run: they need only the repo (the etcd ones are the second test). */
 const SECTIONS = ["submit", "e2e", "failover", "scale", "floor"];
 const RUN_LIMIT_MS = 600_000;
 /** The sections that need etcd run only where it is installed (Debian's etcd-server; .ci/run installs it when it can). */
-const ETCD_ON_PATH = spawnSync("etcd", ["--version"]).status === 0;
+const ETCD_ON_PATH = etcdAvailable() !== null;
 
 interface BenchRow {
   group: string;
