@@ -135,6 +135,8 @@ export interface ClusterOptions {
   logLevel?: string;
   /** "built": run dist/src/cli/main.js (call buildProduct() first); "source" (default): src/ through tsx. */
   entry?: "source" | "built";
+  /** Environment added for every start of a node (then startNode's own `env`): chaos's disk switches. */
+  nodeEnv?: (id: string) => Record<string, string>;
   /** With entry "built": another compiled main.js (A/B runs of two builds, e.g. `dist-b/src/cli/main.js`). */
   builtMain?: string;
 }
@@ -257,7 +259,7 @@ export class BenchCluster {
     const proc = spawn(process.execPath, args, {
       cwd: REPO_ROOT,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...this.opts.nodeEnv?.(id), ...env },
     });
     trackChild(proc);
     n.starts++;

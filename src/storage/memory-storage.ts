@@ -5,15 +5,14 @@
  */
 import type { Entry, Snapshot } from "../raft/types.js";
 import { StorageFatalError } from "./errors.js";
-import { assertFailAfterWrites, injectedFault } from "./fault-injection.js";
+import { assertFailAfterWrites, plannedFault, type DiskFaultPlan } from "./fault-injection.js";
 import { outlineOf } from "./batch-outline.js";
 import type { LogState } from "./log-state.js";
 import { applyOutline, EMPTY_LOG_STATE } from "./log-state.js";
 import type { PersistedState, RaftStorage, WriteBatch } from "./raft-storage.js";
 
-export interface MemoryStorageOptions {
-  /** Writes 1..n succeed, write n+1 and every later one fail like a disk error. */
-  readonly failAfterWrites?: number;
+/** The fault switches (DiskFaultPlan) are taken as given here: openStorage() adds the env's. */
+export interface MemoryStorageOptions extends DiskFaultPlan {
   /**
    * "immediate" (default): a write is durable when called and resolves at once.
    * "manual": writes stay pending until syncPending(); crashLoseUnsynced() drops them.
@@ -39,12 +38,15 @@ export class MemoryStorage implements RaftStorage {
   private writesAccepted = 0;
   private failure: StorageFatalError | null = null;
   private closed = false;
-  private readonly failAfterWrites: number | undefined;
+  private readonly faults: DiskFaultPlan;
   private readonly manual: boolean;
 
   constructor(options: MemoryStorageOptions = {}) {
     assertFailAfterWrites(options.failAfterWrites);
-    this.failAfterWrites = options.failAfterWrites;
+    this.faults = {
+      failAfterWrites: options.failAfterWrites,
+      failWhenFileExists: options.failWhenFileExists,
+    };
     this.manual = options.sync === "manual";
   }
 
@@ -127,9 +129,8 @@ export class MemoryStorage implements RaftStorage {
   private commit(batch: WriteBatch): void {
     if (this.failure !== null) throw this.failure;
     try {
-      if (this.failAfterWrites !== undefined && this.writesAccepted >= this.failAfterWrites) {
-        throw injectedFault(this.failAfterWrites, "memory storage");
-      }
+      const fault = plannedFault(this.faults, this.writesAccepted, "memory storage");
+      if (fault !== null) throw fault;
       const next = applyOutline(this.state, outlineOf(batch));
       this.applyPayload(batch, next);
       this.state = next;

@@ -13,7 +13,7 @@
  */
 import { RocksLevel, type BatchOp } from "@nxtedition/rocksdb";
 import { StorageFatalError } from "./errors.js";
-import { injectedFault } from "./fault-injection.js";
+import { plannedFault, type DiskFaultPlan } from "./fault-injection.js";
 import { applyOutline, EMPTY_LOG_STATE, firstIndex, withTerms, type LogState } from "./log-state.js";
 import { readChunkedSnapshot } from "./legacy-snapshot-chunks.js";
 import { EMPTY_HARD_STATE } from "./raft-storage.js";
@@ -88,14 +88,10 @@ export class RocksEngine {
     private readonly db: RocksLevel,
     private readonly dbPath: string,
     private readonly files: SnapshotFiles,
-    private readonly failAfterWrites: number | undefined,
+    private readonly faults: DiskFaultPlan,
   ) {}
 
-  static async open(
-    dbPath: string,
-    snapshotDir: string,
-    failAfterWrites: number | undefined,
-  ): Promise<RocksEngine> {
+  static async open(dbPath: string, snapshotDir: string, faults: DiskFaultPlan): Promise<RocksEngine> {
     const db = new RocksLevel(dbPath, { keyEncoding: "buffer", valueEncoding: "buffer" });
     try {
       await db.open({ createIfMissing: true });
@@ -104,7 +100,7 @@ export class RocksEngine {
     }
     let engine: RocksEngine;
     try {
-      engine = new RocksEngine(db, dbPath, SnapshotFiles.open(snapshotDir), failAfterWrites);
+      engine = new RocksEngine(db, dbPath, SnapshotFiles.open(snapshotDir), faults);
     } catch (err) {
       await db.close().catch(() => undefined);
       throw err;
@@ -139,10 +135,8 @@ export class RocksEngine {
     let stop: StorageFatalError | null = this.failure;
     for (const w of group) {
       if (stop !== null) break;
-      if (this.failAfterWrites !== undefined && this.writesDone + accepted >= this.failAfterWrites) {
-        stop = injectedFault(this.failAfterWrites, this.dbPath);
-        break;
-      }
+      stop = plannedFault(this.faults, this.writesDone + accepted, this.dbPath);
+      if (stop !== null) break;
       try {
         const after = applyOutline(next, outlineOfWire(w));
         const file = w.snapshot === undefined ? undefined : await this.snapshotFile(w.snapshot);

@@ -6,19 +6,17 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { outlineOf } from "./batch-outline.js";
 import { StorageFatalError } from "./errors.js";
-import { assertFailAfterWrites, failAfterWritesFromEnv } from "./fault-injection.js";
+import { diskFaultPlan, type DiskFaultPlan } from "./fault-injection.js";
 import type { PersistedState, RaftStorage, WriteBatch } from "./raft-storage.js";
 import { decodeLoaded, encodeWrite, fromWireError, type WireLoaded, type WorkerConfig } from "./wire.js";
 import type { WorkerReply, WorkerRequest } from "./wire.js";
 import { storageWorkerEntry } from "./worker-entry.js";
 
-export interface RocksStorageOptions {
-  /**
-   * Writes 1..n succeed; write n+1 and all later ones fail like a disk error.
-   * Defaults to the RAFTQ_FAULT_STORAGE_FAIL_AFTER_WRITES env var (unset = never).
-   */
-  readonly failAfterWrites?: number;
-}
+/**
+ * Fault injection only (fault-injection.ts): each switch defaults to its env var,
+ * RAFTQ_FAULT_STORAGE_FAIL_AFTER_WRITES and RAFTQ_FAULT_STORAGE_FAIL_WHEN_FILE_EXISTS (unset = never).
+ */
+export type RocksStorageOptions = DiskFaultPlan;
 
 /** The RocksDB directory inside the data dir (other components may keep files beside it). */
 export const ROCKS_SUBDIR = "raft";
@@ -55,14 +53,13 @@ export class RocksStorage implements RaftStorage {
 
   /** Opens (creating if needed) `<dataDir>/raft`; rejects with StorageFatalError if locked or foreign. */
   static async open(dataDir: string, options: RocksStorageOptions = {}): Promise<RocksStorage> {
-    const failAfterWrites = options.failAfterWrites ?? failAfterWritesFromEnv();
-    assertFailAfterWrites(failAfterWrites);
+    const faults = diskFaultPlan(options);
     const dbPath = join(dataDir, ROCKS_SUBDIR);
     const entry = storageWorkerEntry();
     const workerData: WorkerConfig & { tsEntry?: string } = {
       dbPath,
       snapshotDir: join(dataDir, SNAPSHOT_SUBDIR),
-      failAfterWrites,
+      faults,
       tsEntry: entry.tsEntry,
     };
     const worker = new Worker(entry.url, {

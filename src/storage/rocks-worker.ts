@@ -117,7 +117,7 @@ function stage(req: Extract<WorkerRequest, { op: "stage" }>): void {
   );
 }
 
-RocksEngine.open(config.dbPath, config.snapshotDir, config.failAfterWrites).then(
+RocksEngine.open(config.dbPath, config.snapshotDir, config.faults).then(
   (opened) => {
     engine = opened;
     send({ type: "ready" });

@@ -9,13 +9,14 @@
  */
 import type { Entry, EntryType, HardState, Snapshot, SnapshotMetadata } from "../raft/types.js";
 import { StorageFatalError, type StorageErrorCode } from "./errors.js";
+import type { DiskFaultPlan } from "./fault-injection.js";
 import type { PersistedState, StorageMeta, WriteBatch } from "./raft-storage.js";
 import { entryRecordBytes, writeEntryRecord } from "./record-codec.js";
 
 export interface WorkerConfig {
   readonly dbPath: string;
   readonly snapshotDir: string;
-  readonly failAfterWrites: number | undefined;
+  readonly faults: DiskFaultPlan;
 }
 
 export interface WireEntries {

@@ -107,7 +107,7 @@ describe("chaos (real nodes, short run)", () => {
     const seconds = Number(process.env.CHAOS_SECONDS ?? 45);
     const lines: string[] = [];
     const r = await runChaos({ seed, durationMs: seconds * 1000, log: (s) => lines.push(s) });
-    const summary = `seed ${seed}: ${JSON.stringify(r.stats)}, ${r.snapshotsInstalled} snapshot(s) installed, ${r.diskFaults.failed} node(s) stopped by a failing disk${r.warnings.length ? `; ${r.warnings.join("; ")}` : ""}`;
+    const summary = `seed ${seed}: ${JSON.stringify(r.stats)}, ${r.snapshotsInstalled} snapshot(s) installed, ${r.diskFaults.failed} node(s) stopped by a failing disk (${r.diskFaults.midTerm} a leader mid-term)${r.warnings.length ? `; ${r.warnings.join("; ")}` : ""}`;
     console.log(`chaos ${r.ok ? "passed" : "FAILED"}: ${summary}`);
     if (!r.ok) console.log(`faults:\n${lines.join("\n")}\nhistory and logs: ${r.dir}\nreplay: ${r.replay}`);
     expect(r.violations, `history and logs in ${r.dir}; replay: ${r.replay}`).toEqual([]);

@@ -18,7 +18,7 @@ for (let i = 0; i < runs; i++) {
   const t0 = Date.now();
   const r = await runChaos({ seed, durationMs: durationS * 1000, keep: argv.includes("--keep") });
   console.log(
-    `  stats: ${JSON.stringify(r.stats)}; snapshots installed from a leader: ${r.snapshotsInstalled}; disk faults: ${r.diskFaults.failed} failed a node, ${r.diskFaults.notReached} not reached`,
+    `  stats: ${JSON.stringify(r.stats)}; snapshots installed from a leader: ${r.snapshotsInstalled}; disk faults: ${r.diskFaults.failed} failed a node (${r.diskFaults.midTerm} of them a leader mid-term), ${r.diskFaults.notReached} not reached`,
   );
   for (const w of r.warnings) console.log(`  warning: ${w}`);
   if (r.ok) console.log(`  PASS in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -3,10 +3,14 @@
  * calls runConformance() with a target that knows how to create (and, when the
  * store is durable, reopen and corrupt) its implementation.
  */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Entry, EntryType, Snapshot } from "../../src/raft/types.js";
 import { StorageFatalError, type StorageErrorCode } from "../../src/storage/errors.js";
+import type { DiskFaultPlan } from "../../src/storage/fault-injection.js";
 import type { RaftStorage, WriteBatch } from "../../src/storage/raft-storage.js";
 import { normalize, StorageModel } from "./model.js";
 
@@ -23,7 +27,7 @@ export interface StoreHandle {
 
 export interface ConformanceTarget {
   readonly name: string;
-  create(options?: { failAfterWrites?: number }): Promise<StoreHandle>;
+  create(options?: DiskFaultPlan): Promise<StoreHandle>;
   /** fast-check runs for the model test (each run creates a store). */
   readonly propertyRuns: number;
   /** Run tests concurrently: worth it when creating a store costs a worker start-up. */
@@ -263,6 +267,34 @@ export function runConformance(target: ConformanceTarget): void {
         }
       } finally {
         await h.dispose();
+      }
+    });
+
+    it("fault injection: once the switch file exists, the next write fails, and every write after it", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "raftq-disk-switch-"));
+      const file = join(dir, "fail");
+      const h = await target.create({ failWhenFileExists: file });
+      try {
+        for (let i = 1; i <= 2; i++) await h.storage.write({ entries: [entry(i, 1)] });
+        writeFileSync(file, "");
+        await expectFatal(
+          h.storage.write({ entries: [entry(3, 1)] }),
+          "io",
+          /injected disk fault.*fail exists/,
+        );
+        rmSync(file);
+        // The store stays failed: a node must stop, not go on once the disk came back.
+        await expectFatal(h.storage.write({ entries: [entry(3, 1)] }), "io");
+        expect((await h.storage.load()).entries.map((e) => e.index)).toEqual([1, 2]);
+        if (h.reopen) {
+          const again = await h.reopen();
+          expect((await again.storage.load()).entries.map((e) => e.index)).toEqual([1, 2]);
+          await again.dispose();
+          return;
+        }
+      } finally {
+        await h.dispose();
+        rmSync(dir, { recursive: true, force: true });
       }
     });
 

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RocksLevel } from "@nxtedition/rocksdb";
+import type { DiskFaultPlan } from "../../src/storage/fault-injection.js";
 import { entryKey, HARD_STATE_KEY } from "../../src/storage/record-codec.js";
 import { ROCKS_SUBDIR, RocksStorage, SNAPSHOT_SUBDIR } from "../../src/storage/rocks-storage.js";
 import type { CorruptTarget, StoreHandle } from "./conformance.js";
@@ -11,8 +12,8 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), "raftq-storage-"));
 }
 
-export async function openHandle(dir: string, failAfterWrites?: number): Promise<StoreHandle> {
-  const storage = await RocksStorage.open(dir, failAfterWrites === undefined ? {} : { failAfterWrites });
+export async function openHandle(dir: string, faults: DiskFaultPlan = {}): Promise<StoreHandle> {
+  const storage = await RocksStorage.open(dir, faults);
   const handle: StoreHandle = {
     storage,
     reopen: async () => {

@@ -1,6 +1,7 @@
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FAIL_AFTER_WRITES_ENV } from "../../src/storage/fault-injection.js";
+import { FAIL_AFTER_WRITES_ENV, FAIL_WHEN_FILE_EXISTS_ENV } from "../../src/storage/fault-injection.js";
 import { entryKey, jsonRecord, FORMAT_KEY } from "../../src/storage/record-codec.js";
 import { RocksStorage } from "../../src/storage/rocks-storage.js";
 import { entries, entry, expectFatal, runConformance } from "./conformance.js";
@@ -10,7 +11,7 @@ runConformance({
   name: "rocksdb",
   propertyRuns: 4,
   concurrent: true,
-  create: (options) => openHandle(tempDataDir(), options?.failAfterWrites),
+  create: (options) => openHandle(tempDataDir(), options),
 });
 
 describe("RocksStorage data dir", () => {
@@ -77,6 +78,23 @@ describe("RocksStorage data dir", () => {
     }
     await s.write({ entries: [entry(1, 1)] });
     await expectFatal(s.write({ entries: [entry(2, 1)] }), "io", /injected disk fault/);
+    await s.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`honours ${FAIL_WHEN_FILE_EXISTS_ENV} (the switch chaos flips in a running node)`, async () => {
+    const dir = tempDataDir();
+    const file = join(dir, "disk-fails");
+    process.env[FAIL_WHEN_FILE_EXISTS_ENV] = file;
+    let s: RocksStorage;
+    try {
+      s = await RocksStorage.open(dir);
+    } finally {
+      delete process.env[FAIL_WHEN_FILE_EXISTS_ENV];
+    }
+    await s.write({ entries: [entry(1, 1)] });
+    writeFileSync(file, "");
+    await expectFatal(s.write({ entries: [entry(2, 1)] }), "io", /injected disk fault.*disk-fails exists/);
     await s.close();
     rmSync(dir, { recursive: true, force: true });
   });

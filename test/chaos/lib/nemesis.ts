@@ -5,10 +5,10 @@
  * a violation unless the fault expects it (`expectedDown`), or a disk fault made it stop the way
  * the node must: exit 1 after logging the fatal error.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { sleep, type BenchCluster } from "../../../bench/lib/cluster.js";
-import { FAIL_AFTER_WRITES_ENV } from "../../../src/storage/index.js";
+import { FAIL_AFTER_WRITES_ENV, FAIL_WHEN_FILE_EXISTS_ENV } from "../../../src/storage/index.js";
 
 /** A disk fault lets a node make this many writes, plus up to DISK_FAULT_EXTRA_WRITES more, before its disk fails. */
 const DISK_FAULT_MIN_WRITES = 5;
@@ -28,12 +28,15 @@ export const FAULTS = [
   "delay",
   "kill-leader",
   "disk-fault",
+  "leader-disk-fault",
 ] as const;
 
 /** Disk faults that stopped their node, and those whose node had not written enough to reach the failure in time. */
 export interface DiskFaultCounts {
   failed: number;
   notReached: number;
+  /** Of `failed`: a running leader's disk failing mid-term (the others fail a restarted node's). */
+  midTerm: number;
 }
 
 /** What the nemesis works on and reports to (owned by the run). */
@@ -55,6 +58,77 @@ export interface NemesisContext {
   readonly diskFaults: DiskFaultCounts;
   /** Records peer connections that go around the proxies (checked after the run). */
   readonly noteBypasses: () => Promise<void>;
+}
+
+/**
+ * The file that fails a node's disk while it exists (RAFTQ_FAULT_STORAGE_FAIL_WHEN_FILE_EXISTS):
+ * every node of a chaos cluster starts with it set (chaosNodeEnv), so any running node's disk can
+ * be failed at once, a leader's mid-term included.
+ */
+export function diskSwitchFile(clusterDir: string, id: string): string {
+  return join(clusterDir, `${id}.disk-fails`);
+}
+
+/** For ClusterOptions.nodeEnv: each node's switch file, in the cluster's base dir. */
+export function chaosNodeEnv(clusterDir: string): (id: string) => Record<string, string> {
+  return (id) => ({ [FAIL_WHEN_FILE_EXISTS_ENV]: diskSwitchFile(clusterDir, id) });
+}
+
+interface Exit {
+  readonly code: number | null;
+  readonly signal: string | null;
+}
+
+/** The node's current process's exit, watched from now (before its fault starts, so none is missed). */
+function exitOf(x: NemesisContext, id: string): Promise<Exit> {
+  const proc = x.cluster.node(id).proc;
+  if (proc === null) return Promise.resolve({ code: null, signal: null });
+  return new Promise((res) => proc.once("exit", (code, signal) => res({ code, signal })));
+}
+
+/**
+ * Waits for a node whose disk failed to stop, and judges how: exit 1 after logging the fatal
+ * error is the only right way (true). A node that does not get to its failing write in time is
+ * killed.
+ */
+async function judgeDiskFault(
+  x: NemesisContext,
+  id: string,
+  what: string,
+  exited: Promise<Exit>,
+): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const exit = await Promise.race([
+    exited,
+    new Promise<null>((res) => (timer = setTimeout(() => res(null), DISK_FAULT_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
+  if (exit === null) {
+    x.diskFaults.notReached++;
+    x.note(`${id} did not ${what} in ${DISK_FAULT_WAIT_MS} ms: kill -9`);
+    await x.cluster.kill(id);
+    return false;
+  }
+  await sleep(300); // the node's last stderr lines reach its log file after it exits
+  const logText = await readFile(join(x.cluster.baseDir, `${id}.log`), "utf8").catch(() => "");
+  const sawFatal = logText.indexOf(FATAL_EXIT_MESSAGE, logText.lastIndexOf(" start #")) >= 0;
+  if (exit.code === 1 && sawFatal) {
+    x.diskFaults.failed++;
+    x.note(`${id} stopped on its disk error (exit 1)`);
+    return true;
+  }
+  x.unexpectedExits.push(
+    `${id} ended with ${exit.code ?? exit.signal} after its disk failed, where it must exit 1 after logging the fatal error: see ${join(x.cluster.baseDir, id + ".log")}`,
+  );
+  x.note(`!! ${id} ended with ${exit.code ?? exit.signal} on a failing disk`);
+  return false;
+}
+
+async function restartOnWorkingDisk(x: NemesisContext, id: string): Promise<void> {
+  await x.cluster.startNode(id);
+  x.expectedDown.delete(id);
+  x.watchExits();
+  x.note(`${id} restarted on a working disk`);
 }
 
 export async function runNemesis(x: NemesisContext): Promise<void> {
@@ -86,37 +160,25 @@ export async function runNemesis(x: NemesisContext): Promise<void> {
       x.note(`kill -9 ${target}; restart it on a disk that fails after ${writes} writes`);
       await x.cluster.kill(target);
       await x.cluster.startNode(target, [], { [FAIL_AFTER_WRITES_ENV]: String(writes) });
-      const proc = x.cluster.node(target).proc;
-      const exit = await new Promise<{ code: number | null; signal: string | null } | null>((res) => {
-        if (proc === null) return res({ code: null, signal: null });
-        const timer = setTimeout(() => res(null), DISK_FAULT_WAIT_MS);
-        proc.once("exit", (code, signal) => {
-          clearTimeout(timer);
-          res({ code, signal });
-        });
-      });
-      if (exit === null) {
-        x.diskFaults.notReached++;
-        x.note(`${target} did not reach ${writes} writes in ${DISK_FAULT_WAIT_MS} ms: kill -9`);
-        await x.cluster.kill(target);
-      } else {
-        await sleep(300); // the node's last stderr lines reach its log file after it exits
-        const logText = await readFile(join(x.cluster.baseDir, `${target}.log`), "utf8").catch(() => "");
-        const sawFatal = logText.indexOf(FATAL_EXIT_MESSAGE, logText.lastIndexOf(" start #")) >= 0;
-        if (exit.code === 1 && sawFatal) {
-          x.diskFaults.failed++;
-          x.note(`${target} stopped on its disk error (exit 1)`);
-        } else {
-          x.unexpectedExits.push(
-            `${target} ended with ${exit.code ?? exit.signal} after its disk failed, where it must exit 1 after logging the fatal error: see ${join(x.cluster.baseDir, target + ".log")}`,
-          );
-          x.note(`!! ${target} ended with ${exit.code ?? exit.signal} on a failing disk`);
-        }
+      await judgeDiskFault(x, target, `reach ${writes} writes`, exitOf(x, target));
+      await restartOnWorkingDisk(x, target);
+    } else if (f === "leader-disk-fault") {
+      // The leader's disk fails mid-term, with its followers holding entries it has not made
+      // durable: it must stop on its next write, and a new leader must keep every write the
+      // clients were told succeeded (the checker's first rule).
+      const leader = await x.cluster.waitForLeader(3000).catch(() => null);
+      if (leader === null || x.cluster.node(leader).proc === null) continue;
+      x.expectedDown.add(leader);
+      x.note(`the disk of ${leader} (leader) fails now`);
+      const file = diskSwitchFile(x.cluster.baseDir, leader);
+      const exited = exitOf(x, leader);
+      await writeFile(file, "");
+      try {
+        if (await judgeDiskFault(x, leader, "write", exited)) x.diskFaults.midTerm++;
+      } finally {
+        await rm(file, { force: true });
       }
-      await x.cluster.startNode(target);
-      x.expectedDown.delete(target);
-      x.watchExits();
-      x.note(`${target} restarted on a working disk`);
+      await restartOnWorkingDisk(x, leader);
     } else if (f === "pause") {
       if (x.cluster.node(target).proc === null) continue;
       x.note(`SIGSTOP ${target} for ${holdMs.toFixed(0)} ms`);

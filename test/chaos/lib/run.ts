@@ -22,7 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BenchCluster, sleep } from "../../../bench/lib/cluster.js";
 import { check, type CheckResult } from "./checker.js";
-import { runNemesis, type DiskFaultCounts } from "./nemesis.js";
+import { chaosNodeEnv, runNemesis, type DiskFaultCounts } from "./nemesis.js";
 import { outcomeOf, type FinalState, type JobView, type Op } from "./history.js";
 
 export interface ChaosOptions {
@@ -112,6 +112,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const c = await BenchCluster.create({
     proxies: true,
     baseDir: join(dir, "cluster"),
+    nodeEnv: chaosNodeEnv(join(dir, "cluster")),
     logLevel: "info",
     extraArgs: ["--liveness-window-ms", String(LIVENESS_MS), "--proposal-timeout-ms", "2000"],
   });
@@ -119,7 +120,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   let stopping = false;
   const unexpectedExits: string[] = [];
   const expectedDown = new Set<string>();
-  const diskFaults: DiskFaultCounts = { failed: 0, notReached: 0 };
+  const diskFaults: DiskFaultCounts = { failed: 0, notReached: 0, midTerm: 0 };
 
   const call = <T>(
     node: string,
