@@ -4,7 +4,7 @@
 //
 //   npm run bench                    full run (about 10-15 minutes on 2 cores)
 //   npm run bench -- --quick         seconds-scale smoke run for CI
-//   npm run bench -- --only submit,failover   (submit, e2e, failover, scale, etcd, interleaved, floor)
+//   npm run bench -- --only submit,failover   (submit, e2e, failover, scale, slow-disk, etcd, interleaved, floor)
 //   npm run bench -- --out results.json       (default: $TMPDIR/raftq-bench-<time>.json)
 //   npm run bench -- --micro         also run the single-process micro benchmarks in bench/
 // Environment: BENCH_SECONDS, BENCH_E2E_JOBS, BENCH_KILLS, BENCH_DEPTH (see each bench/cluster-*.ts),
@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { runE2e } from "./cluster-e2e.js";
 import { runFailover } from "./cluster-failover.js";
 import { runScale } from "./cluster-scale.js";
+import { runSlowDisk } from "./cluster-slow-disk.js";
 import { runSubmit, submitCases } from "./cluster-submit.js";
 import { etcdAvailable, runEtcd } from "./compare-etcd.js";
 import { runInterleaved } from "./etcd-interleaved.js";
@@ -35,7 +36,9 @@ const flag = (name: string): string | undefined => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const only = new Set((flag("--only") ?? "submit,e2e,failover,scale,etcd,interleaved,floor").split(","));
+const only = new Set(
+  (flag("--only") ?? "submit,e2e,failover,scale,slow-disk,etcd,interleaved,floor").split(","),
+);
 const out =
   flag("--out") ?? join(tmpdir(), `raftq-bench-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
 
@@ -96,6 +99,7 @@ await section("submit", async () => {
 await section("e2e", () => withCluster((c) => runE2e(c, { quick }), true));
 await section("failover", () => withCluster((c) => runFailover(c, { quick })));
 await section("scale", () => withCluster((c) => runScale(c, { quick })));
+await section("slow-disk", () => runSlowDisk({ quick }));
 await section("etcd", () => runEtcd({ quick }));
 await section("interleaved", () => runInterleaved({ quick }));
 await section("floor", () => runWireFloor({ quick, warm: (t) => warmTarget(t, quick) }));

@@ -4,8 +4,9 @@ export { EMPTY_HARD_STATE } from "./raft-storage.js";
 export { isStorageFatalError, StorageFatalError, type StorageErrorCode } from "./errors.js";
 export {
   FAIL_AFTER_WRITES_ENV,
-  FAIL_WHEN_FILE_EXISTS_ENV,
+  FAULT_FILE_ENV,
   failAfterWritesFromEnv,
+  setDiskFault,
 } from "./fault-injection.js";
 export type { DiskFaultPlan } from "./fault-injection.js";
 export { MemoryStorage, type MemoryStorageOptions } from "./memory-storage.js";

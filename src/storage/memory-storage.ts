@@ -5,7 +5,7 @@
  */
 import type { Entry, Snapshot } from "../raft/types.js";
 import { StorageFatalError } from "./errors.js";
-import { assertFailAfterWrites, plannedFault, type DiskFaultPlan } from "./fault-injection.js";
+import { assertFailAfterWrites, diskFaultNow, type DiskFaultPlan } from "./fault-injection.js";
 import { outlineOf } from "./batch-outline.js";
 import type { LogState } from "./log-state.js";
 import { applyOutline, EMPTY_LOG_STATE } from "./log-state.js";
@@ -39,13 +39,15 @@ export class MemoryStorage implements RaftStorage {
   private failure: StorageFatalError | null = null;
   private closed = false;
   private readonly faults: DiskFaultPlan;
+  /** The last write held by an injected delay, while one is pending: later writes queue behind it. */
+  private slowTail: Promise<void> | null = null;
   private readonly manual: boolean;
 
   constructor(options: MemoryStorageOptions = {}) {
     assertFailAfterWrites(options.failAfterWrites);
     this.faults = {
       failAfterWrites: options.failAfterWrites,
-      failWhenFileExists: options.failWhenFileExists,
+      faultFile: options.faultFile,
     };
     this.manual = options.sync === "manual";
   }
@@ -70,6 +72,8 @@ export class MemoryStorage implements RaftStorage {
     if (this.closed) return Promise.reject(new StorageFatalError("closed", "memory storage is closed"));
     // Copy now: the caller may reuse its buffers before the write is synced.
     const owned = copyBatch(batch);
+    if (!this.manual && (this.slowTail !== null || this.injectedDelayMs() > 0))
+      return this.writeSlowly(owned);
     if (!this.manual) {
       try {
         this.commit(owned);
@@ -82,6 +86,27 @@ export class MemoryStorage implements RaftStorage {
       throw new Error(`MemoryStorage: ${MAX_PENDING_WRITES} unsynced writes; call syncPending()`);
     }
     return new Promise((resolve, reject) => this.pending.push({ batch: owned, resolve, reject }));
+  }
+
+  /** A slow disk (fault file `delay <ms>`): 0 when the disk is well or manual sync rules time. */
+  private injectedDelayMs(): number {
+    if (this.faults.faultFile === undefined) return 0;
+    const fault = diskFaultNow(this.faults, this.writesAccepted, "memory storage");
+    return fault !== null && "delayMs" in fault ? fault.delayMs : 0;
+  }
+
+  /** Commits after the injected delay, behind every write delayed before it (writes stay ordered). */
+  private writeSlowly(owned: WriteBatch): Promise<void> {
+    const delayMs = this.injectedDelayMs();
+    const done = (this.slowTail ?? Promise.resolve())
+      .then(() => new Promise((resolve) => setTimeout(resolve, delayMs)))
+      .then(() => this.commit(owned));
+    const tail = done.catch(() => undefined);
+    this.slowTail = tail;
+    void tail.then(() => {
+      if (this.slowTail === tail) this.slowTail = null;
+    });
+    return done;
   }
 
   /** Manual mode: makes the oldest `count` pending writes durable and resolves them, in order. */
@@ -129,8 +154,8 @@ export class MemoryStorage implements RaftStorage {
   private commit(batch: WriteBatch): void {
     if (this.failure !== null) throw this.failure;
     try {
-      const fault = plannedFault(this.faults, this.writesAccepted, "memory storage");
-      if (fault !== null) throw fault;
+      const fault = diskFaultNow(this.faults, this.writesAccepted, "memory storage");
+      if (fault !== null && "fail" in fault) throw fault.fail;
       const next = applyOutline(this.state, outlineOf(batch));
       this.applyPayload(batch, next);
       this.state = next;

@@ -13,7 +13,7 @@
  */
 import { RocksLevel, type BatchOp } from "@nxtedition/rocksdb";
 import { StorageFatalError } from "./errors.js";
-import { plannedFault, type DiskFaultPlan } from "./fault-injection.js";
+import { diskFaultNow, type DiskFaultPlan } from "./fault-injection.js";
 import { applyOutline, EMPTY_LOG_STATE, firstIndex, withTerms, type LogState } from "./log-state.js";
 import { readChunkedSnapshot } from "./legacy-snapshot-chunks.js";
 import { EMPTY_HARD_STATE } from "./raft-storage.js";
@@ -133,10 +133,15 @@ export class RocksEngine {
     let nextSnapshot = this.snapshotMeta;
     let accepted = 0;
     let stop: StorageFatalError | null = this.failure;
+    let delayMs = 0;
     for (const w of group) {
       if (stop !== null) break;
-      stop = plannedFault(this.faults, this.writesDone + accepted, this.dbPath);
-      if (stop !== null) break;
+      const fault = diskFaultNow(this.faults, this.writesDone + accepted, this.dbPath);
+      if (fault !== null && "fail" in fault) {
+        stop = fault.fail;
+        break;
+      }
+      if (fault !== null) delayMs = Math.max(delayMs, fault.delayMs);
       try {
         const after = applyOutline(next, outlineOfWire(w));
         const file = w.snapshot === undefined ? undefined : await this.snapshotFile(w.snapshot);
@@ -153,6 +158,7 @@ export class RocksEngine {
     }
     if (accepted > 0) {
       try {
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs)); // a slow disk (fault injection)
         await this.db.batch(ops, { sync: true });
       } catch (err) {
         stop = new StorageFatalError("io", `synced write to ${this.dbPath} failed: ${errText(err)}`, {

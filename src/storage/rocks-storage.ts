@@ -14,7 +14,7 @@ import { storageWorkerEntry } from "./worker-entry.js";
 
 /**
  * Fault injection only (fault-injection.ts): each switch defaults to its env var,
- * RAFTQ_FAULT_STORAGE_FAIL_AFTER_WRITES and RAFTQ_FAULT_STORAGE_FAIL_WHEN_FILE_EXISTS (unset = never).
+ * RAFTQ_FAULT_STORAGE_FAIL_AFTER_WRITES and RAFTQ_FAULT_STORAGE_FILE (unset = never).
  */
 export type RocksStorageOptions = DiskFaultPlan;
 

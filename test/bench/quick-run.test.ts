@@ -12,7 +12,7 @@ import { etcdAvailable } from "../../bench/compare-etcd.js";
 
 const REPO_ROOT = resolve(import.meta.dirname, "../..");
 /** The sections every machine can run: they need only the repo (the etcd ones are the second test). */
-const SECTIONS = ["submit", "e2e", "failover", "scale", "floor"];
+const SECTIONS = ["submit", "e2e", "failover", "scale", "slow-disk", "floor"];
 const RUN_LIMIT_MS = 600_000;
 /** The sections that need etcd run only where it is installed (Debian's etcd-server; .ci/run installs it when it can). */
 const ETCD_ON_PATH = etcdAvailable() !== null;
@@ -108,6 +108,11 @@ describe("npm run bench -- --quick", () => {
       const samples = String(failover!.extra.samples).split(",").map(Number);
       expect(samples.length).toBe(3); // --quick kills the leader 3 times
       for (const s of samples) expect(s).toBeGreaterThan(0);
+
+      // The slow-disk windows ran with the named nodes' disks slowed (each row says which), and
+      // every window still committed writes.
+      expect(group("slow-disk").map((r) => r.extra.slow_disks === "none")).toEqual([true, false, false]);
+      for (const r of group("slow-disk")) expect(r.rate, r.name).toBeGreaterThan(0);
 
       const scale = (prefix: string): BenchRow | undefined =>
         group("scale").find((r) => r.name.startsWith(prefix));

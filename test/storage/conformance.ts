@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Entry, EntryType, Snapshot } from "../../src/raft/types.js";
 import { StorageFatalError, type StorageErrorCode } from "../../src/storage/errors.js";
-import type { DiskFaultPlan } from "../../src/storage/fault-injection.js";
+import { setDiskFault, type DiskFaultPlan } from "../../src/storage/fault-injection.js";
 import type { RaftStorage, WriteBatch } from "../../src/storage/raft-storage.js";
 import { normalize, StorageModel } from "./model.js";
 
@@ -270,17 +270,19 @@ export function runConformance(target: ConformanceTarget): void {
       }
     });
 
-    it("fault injection: once the switch file exists, the next write fails, and every write after it", async () => {
+    it("fault injection: once the fault file exists, the next write fails, and every write after it", async () => {
       const dir = mkdtempSync(join(tmpdir(), "raftq-disk-switch-"));
       const file = join(dir, "fail");
-      const h = await target.create({ failWhenFileExists: file });
+      const h = await target.create({ faultFile: file });
       try {
-        for (let i = 1; i <= 2; i++) await h.storage.write({ entries: [entry(i, 1)] });
-        writeFileSync(file, "");
+        await h.storage.write({ entries: [entry(1, 1)] });
+        writeFileSync(file, ""); // empty: a file still being written, no fault yet
+        await h.storage.write({ entries: [entry(2, 1)] });
+        writeFileSync(file, "fail");
         await expectFatal(
           h.storage.write({ entries: [entry(3, 1)] }),
           "io",
-          /injected disk fault.*fail exists/,
+          /injected disk fault.*fail says fail/,
         );
         rmSync(file);
         // The store stays failed: a node must stop, not go on once the disk came back.
@@ -292,6 +294,32 @@ export function runConformance(target: ConformanceTarget): void {
           await again.dispose();
           return;
         }
+      } finally {
+        await h.dispose();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("fault injection: a fault file saying `delay <ms>` holds each write that long, in order", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "raftq-disk-slow-"));
+      const file = join(dir, "disk");
+      const h = await target.create({ faultFile: file });
+      try {
+        await h.storage.write({ entries: [entry(1, 1)] });
+        await setDiskFault(file, { delayMs: 120 }); // as chaos and the slow-disk bench set it
+        const order: number[] = [];
+        const startedMs = performance.now();
+        const slow = h.storage.write({ entries: [entry(2, 1)] }).then(() => order.push(2));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        rmSync(file); // the disk is well again, but the write after the slow one still waits for it
+        const next = h.storage.write({ entries: [entry(3, 1)] }).then(() => order.push(3));
+        await Promise.all([slow, next]);
+        // Timers may fire a millisecond early; the point is that the write was held, not how fast it went.
+        expect(performance.now() - startedMs).toBeGreaterThanOrEqual(110);
+        expect(order).toEqual([2, 3]);
+        expect((await h.storage.load()).entries.map((e) => e.index)).toEqual([1, 2, 3]);
+        writeFileSync(file, "delay soon");
+        await expectFatal(h.storage.write({ entries: [entry(4, 1)] }), "io", /not "fail" or "delay/);
       } finally {
         await h.dispose();
         rmSync(dir, { recursive: true, force: true });

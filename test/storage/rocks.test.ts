@@ -1,7 +1,7 @@
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { FAIL_AFTER_WRITES_ENV, FAIL_WHEN_FILE_EXISTS_ENV } from "../../src/storage/fault-injection.js";
+import { FAIL_AFTER_WRITES_ENV, FAULT_FILE_ENV } from "../../src/storage/fault-injection.js";
 import { entryKey, jsonRecord, FORMAT_KEY } from "../../src/storage/record-codec.js";
 import { RocksStorage } from "../../src/storage/rocks-storage.js";
 import { entries, entry, expectFatal, runConformance } from "./conformance.js";
@@ -82,19 +82,19 @@ describe("RocksStorage data dir", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it(`honours ${FAIL_WHEN_FILE_EXISTS_ENV} (the switch chaos flips in a running node)`, async () => {
+  it(`honours ${FAULT_FILE_ENV} (the switch chaos flips in a running node)`, async () => {
     const dir = tempDataDir();
     const file = join(dir, "disk-fails");
-    process.env[FAIL_WHEN_FILE_EXISTS_ENV] = file;
+    process.env[FAULT_FILE_ENV] = file;
     let s: RocksStorage;
     try {
       s = await RocksStorage.open(dir);
     } finally {
-      delete process.env[FAIL_WHEN_FILE_EXISTS_ENV];
+      delete process.env[FAULT_FILE_ENV];
     }
     await s.write({ entries: [entry(1, 1)] });
-    writeFileSync(file, "");
-    await expectFatal(s.write({ entries: [entry(2, 1)] }), "io", /injected disk fault.*disk-fails exists/);
+    writeFileSync(file, "fail");
+    await expectFatal(s.write({ entries: [entry(2, 1)] }), "io", /injected disk fault.*disk-fails says fail/);
     await s.close();
     rmSync(dir, { recursive: true, force: true });
   });

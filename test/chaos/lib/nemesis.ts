@@ -5,10 +5,10 @@
  * a violation unless the fault expects it (`expectedDown`), or a disk fault made it stop the way
  * the node must: exit 1 after logging the fatal error.
  */
-import { readFile, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { sleep, type BenchCluster } from "../../../bench/lib/cluster.js";
-import { FAIL_AFTER_WRITES_ENV, FAIL_WHEN_FILE_EXISTS_ENV } from "../../../src/storage/index.js";
+import { FAIL_AFTER_WRITES_ENV, FAULT_FILE_ENV, setDiskFault } from "../../../src/storage/index.js";
 
 /** A disk fault lets a node make this many writes, plus up to DISK_FAULT_EXTRA_WRITES more, before its disk fails. */
 const DISK_FAULT_MIN_WRITES = 5;
@@ -29,6 +29,7 @@ export const FAULTS = [
   "kill-leader",
   "disk-fault",
   "leader-disk-fault",
+  "slow-disk",
 ] as const;
 
 /** Disk faults that stopped their node, and those whose node had not written enough to reach the failure in time. */
@@ -61,17 +62,17 @@ export interface NemesisContext {
 }
 
 /**
- * The file that fails a node's disk while it exists (RAFTQ_FAULT_STORAGE_FAIL_WHEN_FILE_EXISTS):
- * every node of a chaos cluster starts with it set (chaosNodeEnv), so any running node's disk can
- * be failed at once, a leader's mid-term included.
+ * The file that says what a node's disk does while it exists (RAFTQ_FAULT_STORAGE_FILE: "fail"
+ * or "delay <ms>"): every node of a chaos cluster starts with it set (chaosNodeEnv), so any
+ * running node's disk can go bad or slow at once, a leader's mid-term included.
  */
-export function diskSwitchFile(clusterDir: string, id: string): string {
-  return join(clusterDir, `${id}.disk-fails`);
+export function diskFaultFile(clusterDir: string, id: string): string {
+  return join(clusterDir, `${id}.disk-fault`);
 }
 
-/** For ClusterOptions.nodeEnv: each node's switch file, in the cluster's base dir. */
+/** For ClusterOptions.nodeEnv: each node's fault file, in the cluster's base dir. */
 export function chaosNodeEnv(clusterDir: string): (id: string) => Record<string, string> {
-  return (id) => ({ [FAIL_WHEN_FILE_EXISTS_ENV]: diskSwitchFile(clusterDir, id) });
+  return (id) => ({ [FAULT_FILE_ENV]: diskFaultFile(clusterDir, id) });
 }
 
 interface Exit {
@@ -170,15 +171,26 @@ export async function runNemesis(x: NemesisContext): Promise<void> {
       if (leader === null || x.cluster.node(leader).proc === null) continue;
       x.expectedDown.add(leader);
       x.note(`the disk of ${leader} (leader) fails now`);
-      const file = diskSwitchFile(x.cluster.baseDir, leader);
+      const file = diskFaultFile(x.cluster.baseDir, leader);
       const exited = exitOf(x, leader);
-      await writeFile(file, "");
+      await setDiskFault(file, "fail");
       try {
         if (await judgeDiskFault(x, leader, "write", exited)) x.diskFaults.midTerm++;
       } finally {
         await rm(file, { force: true });
       }
       await restartOnWorkingDisk(x, leader);
+    } else if (f === "slow-disk") {
+      // A gray failure: the disk works, slowly. Nothing may be lost or stop; half the time it
+      // is the leader's (its followers' writes must carry the commits meanwhile).
+      const id = x.random() < 0.5 ? await x.cluster.waitForLeader(3000).catch(() => target) : target;
+      const ms = 20 + Math.floor(x.random() * 280);
+      const file = diskFaultFile(x.cluster.baseDir, id);
+      x.note(`every write of ${id} takes ${ms} ms longer for ${holdMs.toFixed(0)} ms`);
+      await setDiskFault(file, { delayMs: ms });
+      await sleep(holdMs);
+      await rm(file, { force: true });
+      x.note(`${id}'s disk is well again`);
     } else if (f === "pause") {
       if (x.cluster.node(target).proc === null) continue;
       x.note(`SIGSTOP ${target} for ${holdMs.toFixed(0)} ms`);
