@@ -1,5 +1,6 @@
 // `npm run chaos`: long chaos runs against real node processes.
-//   npm run chaos -- [--seed N] [--duration SECONDS] [--runs K] [--keep]
+//   npm run chaos -- [--seed N] [--duration SECONDS] [--runs K] [--keep] [--overlap]
+// --overlap: process and disk faults and link faults at the same time (two nemeses).
 // Each run prints its seed; a failing run keeps its history and node logs and prints how to replay it.
 import { runChaos } from "./lib/run.js";
 
@@ -14,9 +15,12 @@ const firstSeed = arg("--seed") !== undefined ? Number(arg("--seed")) : Math.flo
 let failed = 0;
 for (let i = 0; i < runs; i++) {
   const seed = firstSeed + i;
-  console.log(`chaos run ${i + 1}/${runs}: seed ${seed}, ${durationS} s of faults`);
+  const overlap = argv.includes("--overlap");
+  console.log(
+    `chaos run ${i + 1}/${runs}: seed ${seed}, ${durationS} s of faults${overlap ? ", overlapping (process and link faults at once)" : ""}`,
+  );
   const t0 = Date.now();
-  const r = await runChaos({ seed, durationMs: durationS * 1000, keep: argv.includes("--keep") });
+  const r = await runChaos({ seed, durationMs: durationS * 1000, keep: argv.includes("--keep"), overlap });
   console.log(
     `  stats: ${JSON.stringify(r.stats)}; snapshots installed from a leader: ${r.snapshotsInstalled}; disk faults: ${r.diskFaults.failed} failed a node (${r.diskFaults.midTerm} of them a leader mid-term), ${r.diskFaults.notReached} not reached`,
   );

@@ -18,19 +18,21 @@ const DISK_FAULT_WAIT_MS = 10_000;
 /** What a node logs before it exits on a storage error (src/cli/raftq-node.ts). */
 const FATAL_EXIT_MESSAGE = '"msg":"exiting after a fatal error"';
 
-export const FAULTS = [
+/** Faults on a node's process or disk: one of these at a time. */
+export const PROCESS_FAULTS = [
   "kill",
   "pause",
   "restart",
-  "isolate",
-  "stall-link",
-  "one-way",
-  "delay",
   "kill-leader",
   "disk-fault",
   "leader-disk-fault",
   "slow-disk",
 ] as const;
+/** Faults on the peer links (through the proxies): one of these at a time. */
+export const NETWORK_FAULTS = ["isolate", "stall-link", "one-way", "delay"] as const;
+/** Every fault: what one nemesis picks from when faults do not overlap. */
+export const FAULTS = [...PROCESS_FAULTS, ...NETWORK_FAULTS] as const;
+export type Fault = (typeof FAULTS)[number];
 
 /** Disk faults that stopped their node, and those whose node had not written enough to reach the failure in time. */
 export interface DiskFaultCounts {
@@ -132,11 +134,17 @@ async function restartOnWorkingDisk(x: NemesisContext, id: string): Promise<void
   x.note(`${id} restarted on a working disk`);
 }
 
-export async function runNemesis(x: NemesisContext): Promise<void> {
+/**
+ * One nemesis: a fault from `faults` at a time until the end of the fault period. With
+ * overlapping faults a run has two, one over PROCESS_FAULTS and one over NETWORK_FAULTS, each
+ * with its own random source, so a link can be cut while a node is down, paused or on a failing
+ * disk (only the network nemesis heals links).
+ */
+export async function runNemesis(x: NemesisContext, faults: readonly Fault[] = FAULTS): Promise<void> {
   while (Date.now() < x.endAt - 2000) {
     await sleep(500 + x.random() * 1500);
     await x.noteBypasses();
-    const f = x.pick(FAULTS);
+    const f = x.pick(faults);
     const target = x.pick(x.ids);
     const holdMs = 500 + x.random() * 3000;
     if (f === "kill" || f === "kill-leader") {

@@ -22,7 +22,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BenchCluster, sleep } from "../../../bench/lib/cluster.js";
 import { check, type CheckResult } from "./checker.js";
-import { chaosNodeEnv, runNemesis, type DiskFaultCounts } from "./nemesis.js";
+import { chaosNodeEnv, NETWORK_FAULTS, PROCESS_FAULTS, runNemesis, type DiskFaultCounts } from "./nemesis.js";
 import { outcomeOf, type FinalState, type JobView, type Op } from "./history.js";
 
 export interface ChaosOptions {
@@ -33,6 +33,12 @@ export interface ChaosOptions {
   keep?: boolean;
   clients?: number;
   workers?: number;
+  /**
+   * Two nemeses at once, one for process and disk faults and one for the links (nemesis.ts), so
+   * faults overlap: a partition while a node is down, paused or on a failing disk. Default: one
+   * fault at a time.
+   */
+  overlap?: boolean;
   log?: (s: string) => void;
 }
 
@@ -487,20 +493,26 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     };
 
     // ------------------------------------------------------------------ nemesis
-    const nemesis = () =>
-      runNemesis({
-        cluster: c,
-        ids,
-        random,
-        pick,
-        note: nem,
-        endAt,
-        expectedDown,
-        watchExits,
-        unexpectedExits,
-        diskFaults,
-        noteBypasses,
-      });
+    const nemesisContext = (r: () => number) => ({
+      cluster: c,
+      ids,
+      random: r,
+      pick: <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!,
+      note: nem,
+      endAt,
+      expectedDown,
+      watchExits,
+      unexpectedExits,
+      diskFaults,
+      noteBypasses,
+    });
+    const nemesis = (): Promise<unknown> =>
+      o.overlap === true
+        ? Promise.all([
+            runNemesis(nemesisContext(rng(o.seed ^ 0x5eed0001)), PROCESS_FAULTS),
+            runNemesis(nemesisContext(rng(o.seed ^ 0x5eed0002)), NETWORK_FAULTS),
+          ])
+        : runNemesis(nemesisContext(random));
 
     const clients = Array.from({ length: o.clients ?? 4 }, (_, i) => clientLoop(i));
     const workers = Array.from({ length: o.workers ?? 4 }, (_, i) => workerLoop(i));
@@ -577,7 +589,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       ...[...bypasses].map((b) => `peer connection around the proxies (pid>real port): ${b}`),
       ...checked.violations,
     ];
-    const replay = `npm run chaos -- --seed ${o.seed} --duration ${Math.round(o.durationMs / 1000)}`;
+    const replay = `npm run chaos -- --seed ${o.seed} --duration ${Math.round(o.durationMs / 1000)}${o.overlap === true ? " --overlap" : ""}`;
     result = {
       ...checked,
       violations,
