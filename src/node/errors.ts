@@ -58,6 +58,13 @@ export function proposalRefused(res: Extract<ProposeResult, { ok: false }>): Nod
       null,
       "UNCOMMITTED_LIMIT",
     );
+  if (res.reason === "diskBehind")
+    return new NodeError(
+      "RESOURCE_EXHAUSTED",
+      `the leader's disk is behind its log (slow or stalled): ${res.detail}; retry with backoff`,
+      null,
+      "DISK_BEHIND",
+    );
   if (res.reason === "notLeader") return notLeader(res.leader);
   return new NodeError("UNAVAILABLE", res.detail, res.leader, res.reason);
 }

@@ -35,6 +35,14 @@ export interface RaftConfig {
   /** Uncommitted entry bytes the leader accepts before refusing proposals. */
   readonly maxUncommittedBytes: number;
   /**
+   * Entries of the leader's log not yet durable on its own disk that it accepts before refusing
+   * proposals. Its followers' writes commit without its own (thesis §10.2.1), so a leader whose
+   * disk stalls keeps serving; this bounds the memory that stall holds.
+   */
+  readonly maxUnwrittenEntries: number;
+  /** Bytes of such entries (a single command larger than this is accepted when none is unwritten). */
+  readonly maxUnwrittenBytes: number;
+  /**
    * When the commit index moves, a follower that already holds the entries
    * learns it with the next append, or at the next tick at the latest (true);
    * or at once, in an append of its own (false, etcd's way). At one request in
@@ -73,6 +81,8 @@ export const DEFAULT_RAFT_CONFIG = {
   maxInflightBytes: 32 * 1024 * 1024,
   maxUncommittedEntries: 16 * 1024,
   maxUncommittedBytes: 64 * 1024 * 1024,
+  maxUnwrittenEntries: 256 * 1024,
+  maxUnwrittenBytes: 256 * 1024 * 1024,
   commitNoticeOnTick: false,
   maxApplyEntries: 4096,
   snapshotTailEntries: 200,
@@ -96,6 +106,7 @@ export function resolveConfig(input: RaftConfigInput): RaftConfig {
   if (config.maxEntriesPerMsg < 1) problems.push("maxEntriesPerMsg must be >= 1");
   if (config.snapshotChunkBytes < 1) problems.push("snapshotChunkBytes must be >= 1");
   if (config.maxUncommittedEntries < 1) problems.push("maxUncommittedEntries must be >= 1");
+  if (config.maxUnwrittenEntries < 1) problems.push("maxUnwrittenEntries must be >= 1");
   if (problems.length > 0) throw new Error(`invalid raft config: ${problems.join("; ")}`);
   return config;
 }

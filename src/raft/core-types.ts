@@ -17,7 +17,12 @@ export interface PersistedRaftState {
 }
 
 export type ProposeRejection =
-  "notLeader" | "transferring" | "tooManyUncommitted" | "confChangePending" | "invalidConfChange";
+  | "notLeader"
+  | "transferring"
+  | "tooManyUncommitted"
+  | "diskBehind"
+  | "confChangePending"
+  | "invalidConfChange";
 
 export type ProposeResult =
   | { readonly ok: true; readonly firstIndex: number; readonly term: number }

@@ -18,6 +18,13 @@ export class RaftLog {
   stableIndex = 0;
   committed = 0;
   applied = 0;
+  /**
+   * unstableBytes()'s running sum, valid while the log only grew at its end since: the entries
+   * in (cachedStable, cachedLast] hold cachedBytes. `generation` moves whenever the log's tail is
+   * replaced, so a tail of the same length but other entries is never taken for the cached one.
+   */
+  private generation = 0;
+  private cache = { generation: -1, stable: 0, last: 0, bytes: 0 };
 
   lastIndex(): number {
     return this.prevIndex + this.entries.length;
@@ -76,6 +83,27 @@ export class RaftLog {
     return this.entries.slice(from, to);
   }
 
+  /**
+   * Bytes of the entries not yet durable (stableIndex, lastIndex]: a leader whose disk stalls
+   * keeps committing on its followers' writes, and this bounds what it holds meanwhile. Those
+   * entries are never compacted (compact() stops at stableIndex); the sum is kept incrementally
+   * while stableIndex stays and the log only grows, and recounted once it moved.
+   */
+  unstableBytes(): number {
+    const last = this.lastIndex();
+    const c = this.cache;
+    let from = c.last;
+    if (c.generation !== this.generation || c.stable !== this.stableIndex || last < c.last) {
+      c.generation = this.generation;
+      c.stable = this.stableIndex;
+      c.bytes = 0;
+      from = this.stableIndex;
+    }
+    for (let i = from + 1; i <= last; i++) c.bytes += this.entry(i)!.data.byteLength;
+    c.last = last;
+    return c.bytes;
+  }
+
   /** Leader path: append new entries at the end. */
   append(entries: readonly Entry[]): void {
     // (perf: the same check without allocating a message closure per entry)
@@ -115,6 +143,7 @@ export class RaftLog {
       () => `conflict at ${conflict} would truncate committed ${this.committed}`,
     );
     if (conflict <= this.lastIndex()) {
+      this.generation++;
       this.entries.length = conflict - this.prevIndex - 1;
       // Storage must overwrite from the conflict on.
       this.stableIndex = Math.min(this.stableIndex, conflict - 1);
@@ -157,6 +186,7 @@ export class RaftLog {
 
   /** Replace the whole log with a snapshot's position (follower installing a snapshot). */
   restore(index: number, term: number): void {
+    this.generation++;
     this.entries = [];
     this.prevIndex = index;
     this.prevTerm = term;
@@ -167,6 +197,7 @@ export class RaftLog {
 
   /** Bulk load of persisted entries at start-up. */
   load(prevIndex: number, prevTerm: number, entries: readonly Entry[]): void {
+    this.generation++;
     this.prevIndex = prevIndex;
     this.prevTerm = prevTerm;
     this.entries = [];

@@ -59,6 +59,14 @@ function checkCanPropose(s: CoreState, count: number, bytes: number): ProposeRes
   if (s.uncommittedBytes > 0 && s.uncommittedBytes + bytes > s.config.maxUncommittedBytes) {
     return reject(s, "tooManyUncommitted", `${s.uncommittedBytes} bytes are not committed yet`);
   }
+  const unwritten = s.log.lastIndex() - s.log.stableIndex;
+  if (unwritten + count > s.config.maxUnwrittenEntries) {
+    return reject(s, "diskBehind", `${unwritten} entries are not written to this node's disk yet`);
+  }
+  const unwrittenBytes = unwritten === 0 ? 0 : s.log.unstableBytes();
+  if (unwrittenBytes > 0 && unwrittenBytes + bytes > s.config.maxUnwrittenBytes) {
+    return reject(s, "diskBehind", `${unwrittenBytes} bytes are not written to this node's disk yet`);
+  }
   return null;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Manual, enc } from "./harness.js";
+import { Manual, dec, enc } from "./harness.js";
 
 describe("proposal limits", () => {
   it("a leader without a quorum refuses proposals beyond maxUncommittedEntries, and accepts again once it commits", () => {
@@ -60,5 +60,41 @@ describe("proposal limits", () => {
     m.flush();
     expect(a.transferLeadership("c")).toEqual({ ok: true });
     expect(a.propose([enc("y")])).toMatchObject({ ok: false, reason: "transferring" });
+  });
+
+  it("a leader whose own disk stalls commits on its followers' writes, up to maxUnwrittenEntries, then refuses with diskBehind", () => {
+    const m = new Manual({ ids: ["a", "b", "c"], raft: { maxUnwrittenEntries: 5 } });
+    const a = m.elect("a");
+    expect(a.propose([enc("p0")]).ok).toBe(true);
+    const stuck = a.ready(); // a's write of p0 never finishes: its disk stalls
+    for (const x of stuck.messages) m.queue.push(x);
+    for (let i = 1; i <= 4; i++) {
+      expect(a.propose([enc(`p${i}`)]).ok).toBe(true);
+      for (const x of a.takeEarlyMessages()) m.queue.push(x); // the appends leave without the write
+      m.flush(); // the followers write and acknowledge: a commits without its own disk
+    }
+    expect(a.status().commit).toBe(a.status().lastIndex);
+    expect(a.takeEarlyCommitted().map((e) => dec(e.data))).toEqual(["p0", "p1", "p2", "p3", "p4"]);
+    const last = a.status().lastIndex;
+    expect(a.propose([enc("one too many")])).toMatchObject({ ok: false, reason: "diskBehind", leader: "a" });
+    expect(a.status().lastIndex).toBe(last);
+    a.advance(stuck); // the stalled write ends; the next Ready writes the rest
+    while (a.hasReady()) a.advance(a.ready());
+    expect(a.propose([enc("accepted again")]).ok).toBe(true);
+  });
+
+  it("the unwritten-bytes bound refuses too, and counts only what is not yet on the leader's disk", () => {
+    const m = new Manual({ ids: ["a", "b", "c"], raft: { maxUnwrittenBytes: 1000 } });
+    const a = m.elect("a");
+    while (a.hasReady()) a.advance(a.ready());
+    expect(a.propose([new Uint8Array(600)]).ok).toBe(true);
+    const stuck = a.ready();
+    for (const x of stuck.messages) m.queue.push(x);
+    m.flush();
+    expect(a.propose([new Uint8Array(400)]).ok).toBe(true); // exactly 1000 unwritten
+    expect(a.propose([new Uint8Array(1)])).toMatchObject({ ok: false, reason: "diskBehind" });
+    a.advance(stuck); // 600 of them are durable now: 400 are left
+    expect(a.propose([new Uint8Array(600)]).ok).toBe(true);
+    expect(a.propose([new Uint8Array(1)])).toMatchObject({ ok: false, reason: "diskBehind" });
   });
 });
