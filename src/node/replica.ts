@@ -17,6 +17,7 @@ import { LeaderWatch } from "./leader-watch.js";
 import { ProposalWaiters } from "./proposal-waiters.js";
 import { PendingReads } from "./pending-reads.js";
 import { PeerRoundTrips } from "./peer-round-trips.js";
+import { DiskStallHandoff } from "./disk-stall-handoff.js";
 import { ReadyWrites } from "./ready-writes.js";
 import { SnapshotScheduler } from "./snapshot-scheduler.js";
 import { STALL_WARN_MS, StallReporter } from "./stall-reporter.js";
@@ -46,6 +47,8 @@ export interface ReplicaOptions {
   readonly onProgress?: () => void;
   /** Committed entries waiting to be applied at which the apply queue is full (default 100,000; see ApplyQueue). */
   readonly applyPauseItems?: number;
+  /** A leader whose own write has been in flight this long hands leadership on (default 5,000; see DiskStallHandoff). */
+  readonly diskStallHandoffMs?: number;
 }
 
 interface QueuedProposal {
@@ -70,6 +73,8 @@ const MAX_APPLY_BACKLOG = 1_000_000;
 const TAKE_NO_COMMITTED: ReadyOptions = { takeCommitted: false };
 /** Most linearizable reads waiting at once. */
 const MAX_PENDING_READS = 10_000;
+/** A write in flight this long is a stalled disk, not a slow one (slow: tens to hundreds of ms). */
+export const DISK_STALL_HANDOFF_MS = 5_000;
 
 /**
  * The runtime around one RaftCore: ticks it on a timer, persists each Ready
@@ -102,11 +107,13 @@ export class Replica {
   private readonly writes = new ReadyWrites();
   /** raftq_peer_append_round_trip_seconds: leader appends to each peer until acknowledged. */
   private readonly roundTrips: PeerRoundTrips;
+  private readonly stallHandoff: DiskStallHandoff;
 
   constructor(options: ReplicaOptions) {
     this.o = options;
     this.core = options.core;
     this.reads = new PendingReads(MAX_PENDING_READS, options.proposalTimeoutMs);
+    this.stallHandoff = new DiskStallHandoff(options.diskStallHandoffMs ?? DISK_STALL_HANDOFF_MS);
     this.roundTrips = new PeerRoundTrips((peer, s) =>
       options.metrics?.peerAppendRoundTripSeconds.observe({ peer }, s),
     );
@@ -315,9 +322,23 @@ export class Replica {
   private onTick(): void {
     if (this.stopped) return;
     this.guard(() => this.core.tick());
-    if (this.writing) this.sendEarlyMessages();
+    if (this.writing) {
+      this.handOffIfDiskStalled();
+      this.sendEarlyMessages();
+    }
     this.expire(Date.now());
     this.kick();
+  }
+
+  /** Our own write is stuck while we lead: hand leadership to a healthy follower (DiskStallHandoff). */
+  private handOffIfDiskStalled(): void {
+    const to = this.stallHandoff.due(performance.now(), () => this.core.status());
+    if (to === null) return;
+    const r = this.guard(() => this.core.transferLeadership(to));
+    this.o.logger.warn(
+      { to, ok: r?.ok, reason: r !== undefined && !r.ok ? r.reason : undefined },
+      "this node's disk has held a write for too long: handing leadership to a follower",
+    );
   }
 
   /** Proposals and reads past their deadline answer DEADLINE_EXCEEDED (the entry may still commit later). */
@@ -407,10 +428,12 @@ export class Replica {
     if (batch !== null) {
       const t0 = performance.now();
       this.writing = true;
+      this.stallHandoff.writeStarted(t0);
       try {
         await this.o.storage.write(batch); // a failure is fatal: loop() catches it and exits
       } finally {
         this.writing = false;
+        this.stallHandoff.writeEnded();
       }
       this.o.metrics?.fsyncSeconds.observe((performance.now() - t0) / 1000);
       this.writes.persisted(batch);
@@ -498,6 +521,7 @@ export class Replica {
   }
 }
 
+/** What a leader may send before its own write is durable (as RaftCore.takeEarlyMessages). */
 function isLeaderSafe(m: Message): boolean {
-  return m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
+  return m.type === "append" || m.type === "heartbeat" || m.type === "snapshot" || m.type === "timeoutNow";
 }

@@ -252,6 +252,8 @@ export class RaftCore {
    * whose term is already durable. Without this, one slow write (a large local
    * snapshot) silenced the leader's heartbeats, and the followers' answers,
    * for longer than an election timeout, and a healthy leader was deposed.
+   * A leader's TimeoutNow leaves early too: a leader whose disk stalls hands
+   * leadership on with it (the transferee holds every entry durably).
    */
   takeEarlyMessages(): Message[] {
     return takeMessagesNotWaitingForWrite(this.state);

@@ -75,7 +75,10 @@ export function takeMessagesNotWaitingForWrite(s: CoreState): Message[] {
   const early: Message[] = [];
   const rest: Message[] = [];
   for (const m of s.outbox) {
-    const leaderSafe = m.type === "append" || m.type === "heartbeat" || m.type === "snapshot";
+    // TimeoutNow too: it hands leadership to a follower that holds all our entries durably,
+    // which does not depend on our own disk (a leader whose disk stalls hands off with it).
+    const leaderSafe =
+      m.type === "append" || m.type === "heartbeat" || m.type === "snapshot" || m.type === "timeoutNow";
     (leaderSafe || (m.type === "heartbeatResp" && termDurable) ? early : rest).push(m);
   }
   s.outbox = rest;

@@ -2,48 +2,20 @@
 // that entry is still in flight (RaftCore.takeEarlyCommitted; docs/raft.md). Three
 // in-process replicas; the leader's disk is held.
 import { describe, expect, it } from "vitest";
-import type { NodeId } from "../../src/raft/index.js";
-import { MemoryStorage, type RaftStorage, type WriteBatch } from "../../src/storage/index.js";
+import { heldStorages } from "./held-storage.js";
 import { clustersStoppedAfterEach } from "./in-process-cluster.js";
-
-/** A MemoryStorage whose writes wait while `held` (a slow disk), in order. */
-class HeldStorage extends MemoryStorage {
-  held = false;
-  /** Writes issued and not yet finished. */
-  inFlight = 0;
-  private release: (() => void)[] = [];
-
-  override async write(batch: WriteBatch): Promise<void> {
-    this.inFlight++;
-    try {
-      if (this.held) await new Promise<void>((r) => this.release.push(r));
-      await super.write(batch);
-    } finally {
-      this.inFlight--;
-    }
-  }
-
-  releaseAll(): void {
-    this.held = false;
-    for (const r of this.release.splice(0)) r();
-  }
-}
 
 describe("commit while the leader's own write is in flight", () => {
   const clusters = clustersStoppedAfterEach();
 
   it("the proposal is applied and answered on the followers' acknowledgements alone", async () => {
-    const storages = new Map<NodeId, HeldStorage>();
+    const disks = heldStorages();
     const c = await clusters.start({
-      storageFor: (id): RaftStorage => {
-        const s = new HeldStorage();
-        storages.set(id, s);
-        return s;
-      },
+      storageFor: disks.storageFor,
     });
     const leader = c.leader()!;
     await leader.replica.propose(new Uint8Array(8)); // settled after the election
-    const disk = storages.get(leader.id)!;
+    const disk = disks.byId.get(leader.id)!;
     disk.held = true;
     const before = leader.machine.commands;
     let answeredWithWriteInFlight: number | null = null;

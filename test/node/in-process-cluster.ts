@@ -91,6 +91,8 @@ export interface InProcessClusterOptions {
   readonly metrics?: boolean;
   /** Each node's storage (default: a MemoryStorage that syncs at once). */
   readonly storageFor?: (id: NodeId) => RaftStorage;
+  /** A leader whose own write is in flight this long hands leadership on (Replica's default otherwise). */
+  readonly diskStallHandoffMs?: number;
 }
 
 /** Three voters ticking every 5 ms (election timeout 75-150 ms, heartbeat 25 ms). */
@@ -129,6 +131,7 @@ export class InProcessCluster {
           throw e;
         },
         ...(o.applyPauseItems !== undefined && { applyPauseItems: o.applyPauseItems }),
+        ...(o.diskStallHandoffMs !== undefined && { diskStallHandoffMs: o.diskStallHandoffMs }),
       });
       c.nodes.push({ id, replica, machine, metrics });
     });

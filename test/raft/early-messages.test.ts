@@ -27,6 +27,21 @@ describe("messages that need not wait for the write in flight", () => {
     a.advance(next);
   });
 
+  it("a leader whose write is stuck can still hand leadership on: TimeoutNow leaves early", () => {
+    const m = new Manual({ ids: ["a", "b", "c"] });
+    const a = m.elect("a");
+    a.propose([enc("stuck")]);
+    const rd = a.ready(); // a's write never ends
+    for (const x of rd.messages) m.queue.push(x);
+    m.flush(); // b and c write the entry and acknowledge it
+    expect(a.transferLeadership("b")).toEqual({ ok: true });
+    const early = a.takeEarlyMessages();
+    expect(early.filter((x) => x.type === "timeoutNow")).toMatchObject([{ to: "b", term: a.status().term }]);
+    m.deliver(early);
+    m.flush();
+    expect(m.core("b").status().role).toBe("leader");
+  });
+
   it("a follower answers heartbeats during a slow write only once the term it answers with is durable", () => {
     const m = new Manual({ ids: ["a", "b", "c"] });
     const a = m.elect("a");

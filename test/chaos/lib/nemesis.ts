@@ -27,6 +27,7 @@ export const PROCESS_FAULTS = [
   "disk-fault",
   "leader-disk-fault",
   "slow-disk",
+  "leader-disk-stall",
 ] as const;
 /** Faults on the peer links (through the proxies): one of these at a time. */
 export const NETWORK_FAULTS = ["isolate", "stall-link", "one-way", "delay"] as const;
@@ -199,6 +200,20 @@ export async function runNemesis(x: NemesisContext, faults: readonly Fault[] = F
       await sleep(holdMs);
       await rm(file, { force: true });
       x.note(`${id}'s disk is well again`);
+    } else if (f === "leader-disk-stall") {
+      // The leader's disk holds its writes for 6-9 s (no error): past DISK_STALL_HANDOFF_MS it
+      // must hand leadership to a follower, and nothing may stop or be lost.
+      const leader = await x.cluster.waitForLeader(3000).catch(() => null);
+      if (leader === null) continue;
+      const ms = 6000 + Math.floor(x.random() * 3000);
+      const file = diskFaultFile(x.cluster.baseDir, leader);
+      x.note(`the disk of ${leader} (leader) holds every write for ${ms} ms`);
+      await setDiskFault(file, { delayMs: ms });
+      await sleep(500); // the writes issued meanwhile stall; later ones find the disk well
+      await rm(file, { force: true });
+      await sleep(ms);
+      const now = await x.cluster.waitForLeader(3000).catch(() => "none");
+      x.note(`${leader}'s disk is well again; the leader is ${now}`);
     } else if (f === "pause") {
       if (x.cluster.node(target).proc === null) continue;
       x.note(`SIGSTOP ${target} for ${holdMs.toFixed(0)} ms`);
