@@ -29,10 +29,14 @@ export async function runSlowDisk(o: { quick: boolean }): Promise<Row[]> {
     throw new Error(`BENCH_SLOW_DISK_MS must be a positive integer`);
   const baseDir = await mkdtemp(join(tmpdir(), "raftq-bench-slow-disk-"));
   const faultFile = (id: string): string => join(baseDir, `${id}.disk-fault`);
+  // stop() removes baseDir; a cluster that did not start leaves it to us.
   const c = await BenchCluster.start({
     entry: "built",
     baseDir,
     nodeEnv: (id) => ({ [FAULT_FILE_ENV]: faultFile(id) }),
+  }).catch(async (err: unknown) => {
+    await rm(baseDir, { recursive: true, force: true });
+    throw err;
   });
   const rows: Row[] = [];
   try {
@@ -73,7 +77,6 @@ export async function runSlowDisk(o: { quick: boolean }): Promise<Row[]> {
     }
   } finally {
     await c.stop();
-    await rm(baseDir, { recursive: true, force: true });
   }
   return rows;
 }

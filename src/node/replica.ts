@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import {
   EntryType,
+  leaderSafeBeforeWrite,
   RaftCore,
   type ConfChange,
   type Message,
@@ -403,7 +404,7 @@ export class Replica {
     // thesis §10.2.1): it counts itself towards commit only after advance().
     const early: Message[] = [];
     const late: Message[] = [];
-    for (const m of rd.messages) (isLeaderSafe(m) ? early : late).push(m);
+    for (const m of rd.messages) (leaderSafeBeforeWrite(m) ? early : late).push(m);
     // Appends carrying entries leave first: followers' fsyncs are on the commit
     // path. Without entries they only tell followers the new commit index, and
     // the waiting clients come first (apply and answer, then send; Raft
@@ -519,9 +520,4 @@ export class Replica {
     this.o.logger.fatal({ err: e }, "fatal error: stopping the node");
     this.o.onFatal(e);
   }
-}
-
-/** What a leader may send before its own write is durable (as RaftCore.takeEarlyMessages). */
-function isLeaderSafe(m: Message): boolean {
-  return m.type === "append" || m.type === "heartbeat" || m.type === "snapshot" || m.type === "timeoutNow";
 }

@@ -1,6 +1,7 @@
 /** The consensus core's public surface. */
 export * from "./types.js";
 export { RaftCore } from "./core.js";
+export { leaderSafeBeforeWrite } from "./ready.js";
 export type {
   PersistedRaftState,
   ProposeResult,

@@ -68,6 +68,16 @@ export function takeReady(s: CoreState, o?: ReadyOptions): Ready {
   return rd;
 }
 
+/**
+ * A leader's messages that need not wait for its own write: appends, heartbeats and snapshot
+ * chunks (thesis §10.2.1), and TimeoutNow, which hands leadership to a follower that holds all
+ * our entries durably (a leader whose disk stalls hands off with it). The runtime sends these
+ * before a Ready's write too.
+ */
+export function leaderSafeBeforeWrite(m: Message): boolean {
+  return m.type === "append" || m.type === "heartbeat" || m.type === "snapshot" || m.type === "timeoutNow";
+}
+
 /** RaftCore.takeEarlyMessages. */
 export function takeMessagesNotWaitingForWrite(s: CoreState): Message[] {
   if (s.outbox.length === 0) return [];
@@ -75,11 +85,7 @@ export function takeMessagesNotWaitingForWrite(s: CoreState): Message[] {
   const early: Message[] = [];
   const rest: Message[] = [];
   for (const m of s.outbox) {
-    // TimeoutNow too: it hands leadership to a follower that holds all our entries durably,
-    // which does not depend on our own disk (a leader whose disk stalls hands off with it).
-    const leaderSafe =
-      m.type === "append" || m.type === "heartbeat" || m.type === "snapshot" || m.type === "timeoutNow";
-    (leaderSafe || (m.type === "heartbeatResp" && termDurable) ? early : rest).push(m);
+    (leaderSafeBeforeWrite(m) || (m.type === "heartbeatResp" && termDurable) ? early : rest).push(m);
   }
   s.outbox = rest;
   return early;

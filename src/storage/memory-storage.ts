@@ -72,8 +72,8 @@ export class MemoryStorage implements RaftStorage {
     if (this.closed) return Promise.reject(new StorageFatalError("closed", "memory storage is closed"));
     // Copy now: the caller may reuse its buffers before the write is synced.
     const owned = copyBatch(batch);
-    if (!this.manual && (this.slowTail !== null || this.injectedDelayMs() > 0))
-      return this.writeSlowly(owned);
+    const delayMs = this.manual ? 0 : this.injectedDelayMs();
+    if (!this.manual && (this.slowTail !== null || delayMs > 0)) return this.writeSlowly(owned, delayMs);
     if (!this.manual) {
       try {
         this.commit(owned);
@@ -96,8 +96,7 @@ export class MemoryStorage implements RaftStorage {
   }
 
   /** Commits after the injected delay, behind every write delayed before it (writes stay ordered). */
-  private writeSlowly(owned: WriteBatch): Promise<void> {
-    const delayMs = this.injectedDelayMs();
+  private writeSlowly(owned: WriteBatch, delayMs: number): Promise<void> {
     const done = (this.slowTail ?? Promise.resolve())
       .then(() => new Promise((resolve) => setTimeout(resolve, delayMs)))
       .then(() => this.commit(owned));

@@ -48,16 +48,19 @@ describe("DiskStallHandoff", () => {
 describe("a leader whose disk stalls", () => {
   const clusters = clustersStoppedAfterEach();
 
-  it("hands leadership to a follower; the cluster commits under the new leader, and the old one rejoins", async () => {
+  /** Three replicas handing off after `handoffMs`; the leader's disk now holds every write. */
+  async function leaderWithHeldDisk(handoffMs: number) {
     const disks = heldStorages();
-    const c = await clusters.start({
-      diskStallHandoffMs: 300,
-      storageFor: disks.storageFor,
-    });
-    const old = c.leader()!;
-    await old.replica.propose(new Uint8Array(8)); // settled after the election
-    const disk = disks.byId.get(old.id)!;
+    const c = await clusters.start({ diskStallHandoffMs: handoffMs, storageFor: disks.storageFor });
+    const leader = c.leader()!;
+    await leader.replica.propose(new Uint8Array(8)); // settled after the election
+    const disk = disks.byId.get(leader.id)!;
     disk.held = true;
+    return { c, leader, disk };
+  }
+
+  it("hands leadership to a follower; the cluster commits under the new leader, and the old one rejoins", async () => {
+    const { c, leader: old, disk } = await leaderWithHeldDisk(300);
     try {
       // Its write of this entry never ends; the followers' writes commit it regardless.
       await old.replica.propose(new Uint8Array(8));
@@ -77,15 +80,7 @@ describe("a leader whose disk stalls", () => {
   });
 
   it("a slow write (well under the hand-off time) leaves the leader in place", async () => {
-    const disks = heldStorages();
-    const c = await clusters.start({
-      diskStallHandoffMs: 2000,
-      storageFor: disks.storageFor,
-    });
-    const leader = c.leader()!;
-    await leader.replica.propose(new Uint8Array(8));
-    const disk = disks.byId.get(leader.id)!;
-    disk.held = true;
+    const { c, leader, disk } = await leaderWithHeldDisk(2000);
     const answered = leader.replica.propose(new Uint8Array(8));
     await new Promise((r) => setTimeout(r, 400)); // many heartbeats and ticks, one write held
     disk.releaseAll();
