@@ -77,6 +77,8 @@ class Network {
 export interface InProcessNode {
   readonly id: NodeId;
   readonly replica: Replica;
+  /** The replica's Raft core, for reading its status (drive it through the replica only). */
+  readonly core: RaftCore;
   readonly machine: CountingMachine;
   /** With `metrics: true`, else null. */
   readonly metrics: NodeMetrics | null;
@@ -133,7 +135,7 @@ export class InProcessCluster {
         ...(o.applyPauseItems !== undefined && { applyPauseItems: o.applyPauseItems }),
         ...(o.diskStallHandoffMs !== undefined && { diskStallHandoffMs: o.diskStallHandoffMs }),
       });
-      c.nodes.push({ id, replica, machine, metrics });
+      c.nodes.push({ id, replica, core, machine, metrics });
     });
     for (const n of c.nodes) n.replica.start();
     await c.waitFor(() => c.leader() !== undefined, 5000, "a leader");
