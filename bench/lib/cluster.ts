@@ -201,12 +201,13 @@ export class BenchCluster {
    * (itself too) by that node's proxy, so all memberships agree on the addresses (see NodeProxy).
    */
   peersFlag(): string {
-    return this.nodes
-      .map((n) => {
-        const proxy = this.proxies.get(n.id);
-        return `${n.id}=${proxy ? `127.0.0.1:${proxy.port}` : n.address}`;
-      })
-      .join(",");
+    return this.nodes.map((n) => `${n.id}=${this.peerAddress(n.id)}`).join(",");
+  }
+
+  /** The address the members know a node by: its proxy's with proxies, else its own. */
+  peerAddress(id: string): string {
+    const proxy = this.proxies.get(id);
+    return proxy ? `127.0.0.1:${proxy.port}` : this.node(id).address;
   }
 
   /** Peer connections that go around the proxies (node to node's real gRPC port): "pid>port" each. */

@@ -9,6 +9,7 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { sleep, type BenchCluster } from "../../../bench/lib/cluster.js";
 import { FAIL_AFTER_WRITES_ENV, FAULT_FILE_ENV, setDiskFault } from "../../../src/storage/index.js";
+import { replaceMember, type MemberReplacements } from "./replace-member.js";
 
 /** A disk fault lets a node make this many writes, plus up to DISK_FAULT_EXTRA_WRITES more, before its disk fails. */
 const DISK_FAULT_MIN_WRITES = 5;
@@ -28,6 +29,7 @@ export const PROCESS_FAULTS = [
   "leader-disk-fault",
   "slow-disk",
   "leader-disk-stall",
+  "replace-member",
 ] as const;
 /** Faults on the peer links (through the proxies): one of these at a time. */
 export const NETWORK_FAULTS = ["isolate", "stall-link", "one-way", "delay"] as const;
@@ -60,6 +62,7 @@ export interface NemesisContext {
   readonly watchExits: () => void;
   readonly unexpectedExits: string[];
   readonly diskFaults: DiskFaultCounts;
+  readonly memberReplacements: MemberReplacements;
   /** Records peer connections that go around the proxies (checked after the run). */
   readonly noteBypasses: () => Promise<void>;
 }
@@ -214,6 +217,9 @@ export async function runNemesis(x: NemesisContext, faults: readonly Fault[] = F
       await sleep(ms);
       const now = await x.cluster.waitForLeader(3000).catch(() => "none");
       x.note(`${leader}'s disk is well again; the leader is ${now}`);
+    } else if (f === "replace-member") {
+      if (x.cluster.node(target).proc === null) continue;
+      await replaceMember(x, target, x.memberReplacements);
     } else if (f === "pause") {
       if (x.cluster.node(target).proc === null) continue;
       x.note(`SIGSTOP ${target} for ${holdMs.toFixed(0)} ms`);

@@ -4,8 +4,9 @@
  * (one in front of each node, which tells the dialling nodes apart).
  *
  * While a seeded nemesis (nemesis.ts) kills (-9), pauses (SIGSTOP/SIGCONT),
- * restarts nodes, fails their disks and partitions, stalls or delays peer
- * links, clients submit jobs
+ * restarts nodes, fails their disks, replaces a member whose disk is lost
+ * (replace-member.ts) and partitions, stalls or delays peer links, clients
+ * submit jobs
  * (with and without idempotency keys, retrying keyed submits), cancel some,
  * read some linearizably, and workers (raw WorkerService gRPC) run them;
  * some workers go silent for longer than the liveness window so their jobs
@@ -22,8 +23,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BenchCluster, sleep } from "../../../bench/lib/cluster.js";
 import { check, type CheckResult } from "./checker.js";
-import { chaosNodeEnv, NETWORK_FAULTS, PROCESS_FAULTS, runNemesis, type DiskFaultCounts } from "./nemesis.js";
+import {
+  chaosNodeEnv,
+  FAULTS,
+  NETWORK_FAULTS,
+  PROCESS_FAULTS,
+  runNemesis,
+  type DiskFaultCounts,
+  type Fault,
+} from "./nemesis.js";
 import { outcomeOf, type FinalState, type JobView, type Op } from "./history.js";
+import type { MemberReplacements } from "./replace-member.js";
 
 export interface ChaosOptions {
   seed: number;
@@ -39,6 +49,8 @@ export interface ChaosOptions {
    * fault at a time.
    */
   overlap?: boolean;
+  /** Only these faults (default: all of FAULTS); `--faults` of `npm run chaos`. */
+  faults?: readonly Fault[];
   log?: (s: string) => void;
 }
 
@@ -56,6 +68,8 @@ export interface ChaosResult extends CheckResult {
    * enough to reach the failure within the fault's time (killed instead).
    */
   diskFaults: DiskFaultCounts;
+  /** `replace-member` faults: members removed, wiped, re-added and promoted; removals given up. */
+  memberReplacements: MemberReplacements;
 }
 
 /** mulberry32 */
@@ -127,6 +141,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const unexpectedExits: string[] = [];
   const expectedDown = new Set<string>();
   const diskFaults: DiskFaultCounts = { failed: 0, notReached: 0, midTerm: 0 };
+  const memberReplacements: MemberReplacements = { done: 0, abandoned: 0 };
 
   const call = <T>(
     node: string,
@@ -504,15 +519,19 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       watchExits,
       unexpectedExits,
       diskFaults,
+      memberReplacements,
       noteBypasses,
     });
+    const faults = o.faults ?? FAULTS;
+    const processFaults = PROCESS_FAULTS.filter((f) => faults.includes(f));
+    const networkFaults = NETWORK_FAULTS.filter((f) => faults.includes(f));
     const nemesis = (): Promise<unknown> =>
       o.overlap === true
         ? Promise.all([
-            runNemesis(nemesisContext(rng(o.seed ^ 0x5eed0001)), PROCESS_FAULTS),
-            runNemesis(nemesisContext(rng(o.seed ^ 0x5eed0002)), NETWORK_FAULTS),
+            processFaults.length > 0 && runNemesis(nemesisContext(rng(o.seed ^ 0x5eed0001)), processFaults),
+            networkFaults.length > 0 && runNemesis(nemesisContext(rng(o.seed ^ 0x5eed0002)), networkFaults),
           ])
-        : runNemesis(nemesisContext(random));
+        : runNemesis(nemesisContext(random), faults);
 
     const clients = Array.from({ length: o.clients ?? 4 }, (_, i) => clientLoop(i));
     const workers = Array.from({ length: o.workers ?? 4 }, (_, i) => workerLoop(i));
@@ -589,7 +608,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       ...[...bypasses].map((b) => `peer connection around the proxies (pid>real port): ${b}`),
       ...checked.violations,
     ];
-    const replay = `npm run chaos -- --seed ${o.seed} --duration ${Math.round(o.durationMs / 1000)}${o.overlap === true ? " --overlap" : ""}`;
+    const replay = `npm run chaos -- --seed ${o.seed} --duration ${Math.round(o.durationMs / 1000)}${o.overlap === true ? " --overlap" : ""}${o.faults !== undefined ? ` --faults ${o.faults.join(",")}` : ""}`;
     result = {
       ...checked,
       violations,
@@ -600,6 +619,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       replay,
       snapshotsInstalled,
       diskFaults,
+      memberReplacements,
     };
     await writeFile(join(dir, "history.jsonl"), history.map((h) => JSON.stringify(h)).join("\n") + "\n");
     await writeFile(join(dir, "final.json"), JSON.stringify(final));
