@@ -7,6 +7,8 @@
 //   git worktree add --detach /tmp/old <commit> && ln -s "$PWD/node_modules" /tmp/old/
 //   (cd /tmp/old && npx tsc -p tsconfig.build.json --outDir "$OLDPWD/dist/ab-old")
 // Run: BUILDS=ab-old,ab-new ROUNDS=3 SECS=8 INFLIGHT=1,256 npx tsx bench/ab-builds.ts
+// A build may name node flags after a colon, to compare flags on one build:
+//   BUILDS="ab-new,ab-new:--max-semi-space-size=64" npx tsx bench/ab-builds.ts
 // INFLIGHT entries are SubmitJob calls in flight, or `<calls>x<jobs>` for SubmitJobs batches (16x100).
 import { join } from "node:path";
 import { BenchCluster, REPO_ROOT } from "./lib/cluster.js";
@@ -14,6 +16,11 @@ import { measureSubmit } from "./cluster-submit.js";
 import { harnessWithoutSourceMaps } from "./lib/build.js";
 
 const builds = (process.env.BUILDS ?? "ab-old,ab-new").split(",");
+/** "name:flag flag" -> the dist dir and the node flags. */
+const parseBuild = (spec: string): { dir: string; nodeArgs: string[] } => {
+  const [dir, flags] = spec.split(/:(.*)/s);
+  return { dir: dir!, nodeArgs: (flags ?? "").split(" ").filter((f) => f !== "") };
+};
 const rounds = Number(process.env.ROUNDS ?? 3);
 const seconds = Number(process.env.SECS ?? 6);
 const cases = (process.env.INFLIGHT ?? "1,256").split(",").map((c) => {
@@ -25,9 +32,11 @@ harnessWithoutSourceMaps();
 const rates = new Map<string, number[]>();
 for (let round = 1; round <= rounds; round++) {
   for (const build of round % 2 === 1 ? builds : [...builds].reverse()) {
+    const { dir, nodeArgs } = parseBuild(build);
     const c = await BenchCluster.start({
       entry: "built",
-      builtMain: join(REPO_ROOT, "dist", build, "src/cli/main.js"),
+      builtMain: join(REPO_ROOT, "dist", dir, "src/cli/main.js"),
+      nodeArgs,
     });
     try {
       const leader = await c.waitForLeader();
