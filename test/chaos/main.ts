@@ -39,7 +39,7 @@ for (let i = 0; i < runs; i++) {
     ...(faults !== undefined && { faults: faults as Fault[] }),
   });
   console.log(
-    `  stats: ${JSON.stringify(r.stats)}; snapshots installed from a leader: ${r.snapshotsInstalled}; disk faults: ${r.diskFaults.failed} failed a node (${r.diskFaults.midTerm} of them a leader mid-term), ${r.diskFaults.notReached} not reached; members replaced: ${r.memberReplacements.done} (${r.memberReplacements.abandoned} removal(s) given up)`,
+    `  stats: ${JSON.stringify(r.stats)}; snapshots installed from a leader: ${r.snapshotsInstalled}; disk faults: ${r.diskFaults.failed} failed a node (${r.diskFaults.midTerm} of them a leader mid-term), ${r.diskFaults.notReached} not reached; stalled leader disks: ${r.diskFaults.leaderStalls}, after ${r.diskFaults.leaderStallsMoved} of them another node led; members replaced: ${r.memberReplacements.done} (${r.memberReplacements.abandoned} removal(s) given up)`,
   );
   for (const w of r.warnings) console.log(`  warning: ${w}`);
   if (r.ok) console.log(`  PASS in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -43,6 +43,9 @@ export interface DiskFaultCounts {
   notReached: number;
   /** Of `failed`: a running leader's disk failing mid-term (the others fail a restarted node's). */
   midTerm: number;
+  /** `leader-disk-stall` faults, and those after which another node led (the hand-off worked). */
+  leaderStalls: number;
+  leaderStallsMoved: number;
 }
 
 /** What the nemesis works on and reports to (owned by the run). */
@@ -216,6 +219,8 @@ export async function runNemesis(x: NemesisContext, faults: readonly Fault[] = F
       await rm(file, { force: true });
       await sleep(ms);
       const now = await x.cluster.waitForLeader(3000).catch(() => "none");
+      x.diskFaults.leaderStalls++;
+      if (now !== leader && now !== "none") x.diskFaults.leaderStallsMoved++;
       x.note(`${leader}'s disk is well again; the leader is ${now}`);
     } else if (f === "replace-member") {
       if (x.cluster.node(target).proc === null) continue;

@@ -140,7 +140,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   let stopping = false;
   const unexpectedExits: string[] = [];
   const expectedDown = new Set<string>();
-  const diskFaults: DiskFaultCounts = { failed: 0, notReached: 0, midTerm: 0 };
+  const diskFaults: DiskFaultCounts = {
+    failed: 0,
+    notReached: 0,
+    midTerm: 0,
+    leaderStalls: 0,
+    leaderStallsMoved: 0,
+  };
   const memberReplacements: MemberReplacements = { done: 0, abandoned: 0 };
 
   const call = <T>(
