@@ -8,7 +8,6 @@ import * as grpc from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { callUnary } from "../../src/wire/unary.js";
@@ -17,6 +16,7 @@ import { cpuSample, rssBytes, type CpuSample } from "./procstat.js";
 import { NodeProxy } from "./node-proxy.js";
 import type { LinkProxy } from "./proxy.js";
 import { connectionsTo, socketOwnersVisible } from "./socket-owner.js";
+import { freePort } from "./free-port.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const MAIN_SOURCE = join(REPO_ROOT, "src/cli/main.ts");
@@ -26,8 +26,6 @@ const MAIN_BUILT = join(REPO_ROOT, "dist/src/cli/main.js");
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-
-const usedPorts = new Set<number>();
 
 /** Every child started here, killed if this process exits or is interrupted without stop(). */
 const children = new Set<ChildProcess>();
@@ -56,23 +54,7 @@ export function trackChild(p: ChildProcess): void {
     });
 }
 
-/** A free port below Linux's ephemeral range (32768+), not handed out before by this process. */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    if (usedPorts.has(port)) continue;
-    const ok = await new Promise<boolean>((res) => {
-      const s = createServer();
-      s.once("error", () => res(false));
-      s.listen(port, "127.0.0.1", () => s.close(() => res(true)));
-    });
-    if (ok) {
-      usedPorts.add(port);
-      return port;
-    }
-  }
-  throw new Error("no free port found");
-}
+export { freePort };
 
 export interface NodeProc {
   readonly id: string;

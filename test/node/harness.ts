@@ -6,32 +6,16 @@
 import * as grpc from "@grpc/grpc-js";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { callUnary } from "../../src/wire/unary.js";
 import { loadRaftqProto, type RaftqPackage } from "../../src/wire/proto.js";
+import { freePort } from "../../bench/lib/free-port.js";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 const MAIN = join(REPO_ROOT, "src/cli/main.ts");
 
-/**
- * A port that is free now, picked below Linux's ephemeral range (32768+), so
- * the outbound connections of running nodes cannot grab it before the node
- * that is meant to bind it starts.
- */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const ok = await new Promise<boolean>((res) => {
-      const s = createServer();
-      s.once("error", () => res(false));
-      s.listen(port, "127.0.0.1", () => s.close(() => res(true)));
-    });
-    if (ok) return port;
-  }
-  throw new Error("no free port found");
-}
+export { freePort };
 
 export interface ProcNode {
   readonly id: string;
