@@ -10,7 +10,7 @@
  * its log, and could vote twice in a term or count towards a commit it no longer holds.
  */
 import { rm } from "node:fs/promises";
-import { sleep } from "../../../bench/lib/cluster.js";
+import { sleep, type LocalStatus } from "../../../bench/lib/cluster.js";
 import type { NemesisContext } from "./nemesis.js";
 
 /** Every step of a replacement together must finish within this (a few network faults long). */
@@ -28,14 +28,26 @@ export interface MemberReplacements {
 
 type Role = "absent" | "learner" | "voter";
 
-/** The member's role in the configuration as a running node other than `id` sees it. */
-async function roleOf(x: NemesisContext, id: string): Promise<{ role: Role; via: string } | null> {
+/** The leader, as the running nodes other than `id` agree on it, and its own status; or null. */
+async function leaderView(
+  x: NemesisContext,
+  id: string,
+): Promise<{ via: string; status: LocalStatus } | null> {
   const via = await x.cluster.waitForLeader(3000, [id]).catch(() => null);
   if (via === null) return null;
-  const st = await x.cluster.localStatus(via).catch(() => null);
-  if (st === null || st.leaderId !== via) return null;
-  const m = st.members.find((v) => v.id === id);
-  return { role: m === undefined ? "absent" : m.role === "MEMBER_ROLE_LEARNER" ? "learner" : "voter", via };
+  const status = await x.cluster.localStatus(via).catch(() => null);
+  return status === null || status.leaderId !== via ? null : { via, status };
+}
+
+/** The member's role in the configuration as the leader sees it. */
+async function roleOf(x: NemesisContext, id: string): Promise<{ role: Role; via: string } | null> {
+  const view = await leaderView(x, id);
+  if (view === null) return null;
+  const m = view.status.members.find((v) => v.id === id);
+  return {
+    role: m === undefined ? "absent" : m.role === "MEMBER_ROLE_LEARNER" ? "learner" : "voter",
+    via: view.via,
+  };
 }
 
 /**
@@ -106,8 +118,7 @@ async function caughtUp(x: NemesisContext, id: string, deadline: number): Promis
   let target: number | null = null;
   while (Date.now() < deadline) {
     if (target === null) {
-      const via = await x.cluster.waitForLeader(3000, [id]).catch(() => null);
-      if (via !== null) target = (await x.cluster.localStatus(via).catch(() => null))?.commitIndex ?? null;
+      target = (await leaderView(x, id))?.status.commitIndex ?? null;
     } else {
       const st = await x.cluster.localStatus(id).catch(() => null);
       const applied = st?.members.find((m) => m.id === id)?.appliedIndex ?? 0;
