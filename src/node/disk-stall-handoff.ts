@@ -1,4 +1,9 @@
-import type { NodeId, PeerStatus, RaftStatus } from "../raft/index.js";
+import type { NodeId, PeerStatus, RaftConfig, RaftStatus } from "../raft/index.js";
+
+/** A write in flight this long is a stalled disk, not a slow one (slow: tens to hundreds of ms). */
+export const DISK_STALL_HANDOFF_MS = 5_000;
+/** While the write stays stuck and the node still leads, it tries again this often. */
+export const DISK_STALL_HANDOFF_RETRY_MS = 1_000;
 
 export interface DiskStallHandoffOptions {
   /** A write in flight this long is a stalled disk: hand leadership on. */
@@ -36,6 +41,21 @@ export class DiskStallHandoff {
   private stallStartMs: number | null = null;
   /** When the last hand-off was tried during this write, or null. */
   private lastTryMs: number | null = null;
+
+  /**
+   * The replica's: after `afterMs` (default DISK_STALL_HANDOFF_MS), retried every second (or every
+   * `afterMs` if shorter), a follower reachable if heard from within the minimum election timeout.
+   */
+  static forCore(
+    config: Pick<RaftConfig, "electionTimeoutMinTicks">,
+    afterMs = DISK_STALL_HANDOFF_MS,
+  ): DiskStallHandoff {
+    return new DiskStallHandoff({
+      afterMs,
+      retryMs: Math.min(afterMs, DISK_STALL_HANDOFF_RETRY_MS),
+      recentContactTicks: config.electionTimeoutMinTicks,
+    });
+  }
 
   constructor(private readonly o: DiskStallHandoffOptions) {
     if (!(o.afterMs > 0)) throw new RangeError(`afterMs must be positive, got ${o.afterMs}`);

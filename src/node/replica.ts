@@ -74,10 +74,6 @@ const MAX_APPLY_BACKLOG = 1_000_000;
 const TAKE_NO_COMMITTED: ReadyOptions = { takeCommitted: false };
 /** Most linearizable reads waiting at once. */
 const MAX_PENDING_READS = 10_000;
-/** A write in flight this long is a stalled disk, not a slow one (slow: tens to hundreds of ms). */
-export const DISK_STALL_HANDOFF_MS = 5_000;
-/** While the write stays stuck and the node still leads, it tries again this often (see DiskStallHandoff). */
-export const DISK_STALL_HANDOFF_RETRY_MS = 1_000;
 
 /**
  * The runtime around one RaftCore: ticks it on a timer, persists each Ready
@@ -116,12 +112,7 @@ export class Replica {
     this.o = options;
     this.core = options.core;
     this.reads = new PendingReads(MAX_PENDING_READS, options.proposalTimeoutMs);
-    const handoffAfterMs = options.diskStallHandoffMs ?? DISK_STALL_HANDOFF_MS;
-    this.stallHandoff = new DiskStallHandoff({
-      afterMs: handoffAfterMs,
-      retryMs: Math.min(handoffAfterMs, DISK_STALL_HANDOFF_RETRY_MS),
-      recentContactTicks: options.core.config.electionTimeoutMinTicks,
-    });
+    this.stallHandoff = DiskStallHandoff.forCore(options.core.config, options.diskStallHandoffMs);
     this.roundTrips = new PeerRoundTrips((peer, s) =>
       options.metrics?.peerAppendRoundTripSeconds.observe({ peer }, s),
     );

@@ -5,13 +5,17 @@ import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../../bench/lib/free-port.js";
 
+/** This worker's slice, computed here independently of the module (8 slices of 1,500 from 20,000). */
+function sliceStart(): number {
+  return 20_000 + (Number(process.env.VITEST_POOL_ID ?? 0) % 8) * 1_500;
+}
+
 describe("freePort", () => {
   it("hands out distinct ports in this worker's slice, below the ephemeral range", async () => {
     const ports: number[] = [];
     for (let i = 0; i < 200; i++) ports.push(await freePort());
     expect(new Set(ports).size).toBe(ports.length);
-    const pool = Number(process.env.VITEST_POOL_ID ?? 0);
-    const first = 20_000 + (pool % 8) * 1_500;
+    const first = sliceStart();
     for (const p of ports) {
       expect(p).toBeGreaterThanOrEqual(first);
       expect(p).toBeLessThan(first + 1_500);
@@ -21,8 +25,7 @@ describe("freePort", () => {
 
   it("skips ports that are in use", async () => {
     // Hold every port of the slice but each tenth: every pick must be one of those.
-    const pool = Number(process.env.VITEST_POOL_ID ?? 0);
-    const first = 20_000 + (pool % 8) * 1_500;
+    const first = sliceStart();
     const held: Server[] = [];
     for (let p = first; p < first + 1_500; p++) {
       if (p % 10 === 0) continue;

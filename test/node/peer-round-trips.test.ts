@@ -141,7 +141,16 @@ describe("raftq_peer_append_round_trip_seconds on a leader", () => {
     const followers = c.nodes.filter((n) => n !== leader).map((n) => n.id);
     await leader.replica.propose(new Uint8Array(8));
     for (const id of followers) storages.get(id)!.delayMs = 40;
-    for (let i = 0; i < 5; i++) await leader.replica.propose(new Uint8Array(8));
+    // A proposal is answered once one follower has it, and a peer has one probe at a time: wait
+    // for both followers after each, so every one of the five appends is timed on both.
+    const caughtUp = (): boolean => {
+      const st = leader.core.status();
+      return st.peers.every((p) => p.match >= st.lastIndex);
+    };
+    for (let i = 0; i < 5; i++) {
+      await leader.replica.propose(new Uint8Array(8));
+      await c.waitFor(caughtUp, 2000, "both followers to acknowledge the entry");
+    }
 
     const metric = await leader.metrics!.peerAppendRoundTripSeconds.get();
     for (const peer of followers) {

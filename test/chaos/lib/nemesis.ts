@@ -37,7 +37,10 @@ export const NETWORK_FAULTS = ["isolate", "stall-link", "one-way", "delay"] as c
 export const FAULTS = [...PROCESS_FAULTS, ...NETWORK_FAULTS] as const;
 export type Fault = (typeof FAULTS)[number];
 
-/** Disk faults that stopped their node, and those whose node had not written enough to reach the failure in time. */
+/**
+ * Disk faults that stopped their node, those whose node had not written enough to reach the
+ * failure in time, and stalled leader disks with how many of them moved leadership.
+ */
 export interface DiskFaultCounts {
   failed: number;
   notReached: number;
